@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const onOff = z.enum(['on', 'off']);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/, 'letters, digits, ":", "_" and "-" only').default('sp:'),
+  PUBLISHER_KEYS: z.string().optional(),
+  STREAM_MAXLEN: positiveInt(10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  IDEMPOTENCY_TTL_SECONDS: positiveInt(86_400),
+  DEMO: onOff.optional(),
+  DEMO_INTERVAL_MS: positiveInt(4_000),
+  ALLOWED_ORIGINS: z.string().optional(),
+  WS_MAX_SUBSCRIPTIONS: positiveInt(100),
+  WS_MAX_FRAME_BYTES: positiveInt(4_096),
+  WS_MAX_BUFFERED_BYTES: positiveInt(1_048_576),
+  WS_HEARTBEAT_MS: positiveInt(25_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+});
+
+/** The validated, frozen configuration. Every field is documented in the README's configuration table. */
+export interface Config {
+  readonly production: boolean;
+  readonly port: number;
+  readonly host: string;
+  /** The Redis URL; `redisUrlGiven` is false when it is the default, which lets `npm start` start a private Redis. */
+  readonly redisUrl: string;
+  readonly redisUrlGiven: boolean;
+  readonly redisKeyPrefix: string;
+  readonly publisherKeys: readonly string[];
+  /** Set when no PUBLISHER_KEYS were given outside production: a key generated for this run. */
+  readonly generatedPublisherKey: string | undefined;
+  readonly streamMaxLen: number;
+  readonly logLevel: string;
+  readonly idempotencyTtlSeconds: number;
+  readonly demo: boolean;
+  readonly demoIntervalMs: number;
+  /** `['*']` allows any origin (refused in production). */
+  readonly allowedOrigins: readonly string[];
+  readonly wsMaxSubscriptions: number;
+  readonly wsMaxFrameBytes: number;
+  readonly wsMaxBufferedBytes: number;
+  readonly wsHeartbeatMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Thrown for a bad environment; the message names the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const defaultRedisUrl = 'redis://127.0.0.1:6379';
+
+/** Parses the environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`${name}: ${issue?.message ?? 'invalid'} (got ${JSON.stringify(env[name] ?? null)})`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+
+  const publisherKeys = (e.PUBLISHER_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
+  if (publisherKeys.some((k) => k.length < 8)) throw new ConfigError('PUBLISHER_KEYS: each key must be at least 8 characters');
+  let generatedPublisherKey: string | undefined;
+  if (publisherKeys.length === 0) {
+    if (production) throw new ConfigError('PUBLISHER_KEYS: required when NODE_ENV=production (comma-separated bearer keys)');
+    generatedPublisherKey = `dev-${randomBytes(12).toString('hex')}`;
+    publisherKeys.push(generatedPublisherKey);
+  }
+
+  const allowedOrigins = (e.ALLOWED_ORIGINS ?? (production ? '' : '*')).split(',').map((o) => o.trim()).filter(Boolean);
+  if (production && allowedOrigins.includes('*')) throw new ConfigError('ALLOWED_ORIGINS: "*" is not allowed when NODE_ENV=production');
+  for (const origin of allowedOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(`ALLOWED_ORIGINS: "${origin}" is not an origin like https://example.com`);
+    }
+  }
+
+  return Object.freeze({
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL ?? defaultRedisUrl,
+    redisUrlGiven: e.REDIS_URL !== undefined,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    publisherKeys: Object.freeze(publisherKeys),
+    generatedPublisherKey,
+    streamMaxLen: e.STREAM_MAXLEN,
+    logLevel: e.LOG_LEVEL,
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    demo: (e.DEMO ?? (production ? 'off' : 'on')) === 'on',
+    demoIntervalMs: e.DEMO_INTERVAL_MS,
+    allowedOrigins: Object.freeze(allowedOrigins),
+    wsMaxSubscriptions: e.WS_MAX_SUBSCRIPTIONS,
+    wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
+    wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    wsHeartbeatMs: e.WS_HEARTBEAT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

@@ -1,0 +1,109 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { closeCodes } from '../protocol/errors.js';
+import type { StoryStore } from '../store/story-store.js';
+import type { Hub } from './hub.js';
+import { LiveConnection } from './live-connection.js';
+
+export interface GatewayOptions {
+  hub: Hub;
+  store: StoryStore;
+  logger: Logger;
+  /** Path of the WebSocket endpoint. @default "/v1/live" */
+  path?: string;
+  /** Origins allowed to open a socket from a browser; `*` for any. Requests without Origin (servers) pass. */
+  allowedOrigins: readonly string[];
+  /** Largest inbound frame; a larger one closes the socket with 1009. @default 4096 */
+  maxFrameBytes: number;
+  maxSubscriptions: number;
+  maxBufferedBytes: number;
+  /** Ping interval; a peer that misses two pongs is terminated. @default 25000 */
+  heartbeatMs: number;
+}
+
+/**
+ * The WebSocket endpoint: `ws` in noServer mode behind the HTTP server's `upgrade` event, so that path,
+ * Origin and shutdown checks run before the handshake. permessage-deflate is off (it costs CPU and memory per
+ * socket and breaks send-the-same-bytes-to-everyone).
+ */
+export class Gateway {
+  readonly #options: GatewayOptions;
+  readonly #wss: WebSocketServer;
+  readonly #connections = new Map<WebSocket, LiveConnection>();
+  readonly #log: Logger;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #closing = false;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.#log = options.logger.child({ component: 'live' });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: options.maxFrameBytes,
+      clientTracking: false,
+    });
+  }
+
+  /** Takes over `upgrade` requests of `server` and starts the heartbeat. */
+  attach(server: Server): void {
+    server.on('upgrade', this.#serverOnUpgrade);
+    this.#heartbeat = setInterval(() => {
+      for (const connection of this.#connections.values()) connection.heartbeat();
+    }, this.#options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Refuses new sockets and closes every open one with 1001, so clients resume on another node. */
+  closeAll(): void {
+    this.#closing = true;
+    clearInterval(this.#heartbeat);
+    for (const connection of this.#connections.values()) connection.close(closeCodes.goingAway, 'server shutting down: reconnect and resume with since');
+  }
+
+  /** Resolves once every socket has closed, or after `timeoutMs` (remaining ones are terminated). */
+  async drained(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#connections.size > 0 && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const [ws] = this.#connections.keys();
+        ws!.once('close', () => resolve());
+        setTimeout(resolve, Math.max(0, deadline - Date.now())).unref();
+      });
+    }
+    for (const ws of this.#connections.keys()) ws.terminate();
+  }
+
+  readonly #serverOnUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== (this.#options.path ?? '/v1/live')) return refuseUpgrade(socket, 404, 'Not Found');
+    if (this.#closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    const origin = request.headers.origin;
+    if (origin !== undefined && !this.#originAllowed(origin)) {
+      this.#log.info({ origin }, 'websocket origin refused');
+      return refuseUpgrade(socket, 403, 'Forbidden');
+    }
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws));
+  };
+
+  #originAllowed(origin: string): boolean {
+    const allowed = this.#options.allowedOrigins;
+    return allowed.includes('*') || allowed.includes(origin);
+  }
+
+  #accept(ws: WebSocket): void {
+    const { hub, store, maxSubscriptions, maxBufferedBytes } = this.#options;
+    this.#connections.set(ws, new LiveConnection(ws, hub, store, this.#log, { maxSubscriptions, maxBufferedBytes }));
+    ws.once('close', () => this.#connections.delete(ws));
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,177 @@
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import { closeCodes, StoppressError, type ErrorCode } from '../protocol/errors.js';
+import { ClientFrame, type ErrorFrame } from '../protocol/live-messages.js';
+import type { StoryStore } from '../store/story-store.js';
+import type { Hub, LiveEntry } from './hub.js';
+import { StorySubscription, type SubscriptionSink } from './subscription.js';
+
+export interface LiveConnectionOptions {
+  /** Stories one socket may follow at once. @default 100 */
+  maxSubscriptions: number;
+  /** Unsent bytes a socket may hold before it is closed with 1013. @default 1048576 */
+  maxBufferedBytes: number;
+  /** Bad frames tolerated per window before the socket is closed with 1008. @default 20 */
+  maxBadFrames?: number;
+  /** @default 10000 */
+  badFrameWindowMs?: number;
+}
+
+const textFrame = { binary: false } as const;
+
+/**
+ * One client socket: parses its frames, holds its subscriptions, enforces its limits (subscriptions,
+ * bad frames, slow-consumer bound) and tracks its heartbeat.
+ */
+export class LiveConnection implements SubscriptionSink {
+  readonly #ws: WebSocket;
+  readonly #hub: Hub;
+  readonly #store: StoryStore;
+  readonly #log: Logger;
+  readonly #options: Required<LiveConnectionOptions>;
+  readonly #subscriptions = new Map<string, StorySubscription>();
+  #badFrameTimes: number[] = [];
+  /** Pings sent since the last pong; the heartbeat terminates the socket at 2. */
+  unansweredPings = 0;
+
+  constructor(ws: WebSocket, hub: Hub, store: StoryStore, log: Logger, options: LiveConnectionOptions) {
+    this.#ws = ws;
+    this.#hub = hub;
+    this.#store = store;
+    this.#log = log;
+    this.#options = { maxBadFrames: 20, badFrameWindowMs: 10_000, ...options };
+    ws.on('message', this.#socketOnMessage);
+    ws.on('pong', this.#socketOnPong);
+    ws.on('close', this.#socketOnClose);
+    ws.on('error', this.#socketOnError);
+  }
+
+  get open(): boolean {
+    return this.#ws.readyState === this.#ws.OPEN;
+  }
+
+  get subscriptionCount(): number {
+    return this.#subscriptions.size;
+  }
+
+  sendLive(entries: readonly LiveEntry[]): void {
+    const ws = this.#ws;
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > this.#options.maxBufferedBytes) {
+      this.closeSlow(`over ${this.#options.maxBufferedBytes} bytes unsent`);
+      return;
+    }
+    for (const entry of entries) ws.send(entry.frame, textFrame);
+  }
+
+  sendAndDrain(frame: string | Buffer): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.open) return resolve();
+      this.#ws.send(frame, textFrame, () => resolve());
+    });
+  }
+
+  closeSlow(reason: string): void {
+    if (!this.open) return;
+    this.#log.info({ reason }, 'closing slow consumer');
+    this.close(closeCodes.tryAgainLater, 'slow consumer: reconnect and resume with since');
+  }
+
+  /** Sends a ping, or terminates a peer that left two pings unanswered. */
+  heartbeat(): void {
+    if (this.unansweredPings >= 2) {
+      this.#ws.terminate();
+      return;
+    }
+    this.unansweredPings += 1;
+    this.#ws.ping();
+  }
+
+  /**
+   * Starts the closing handshake. A peer that does not read (a slow consumer) cannot take the close frame, so
+   * the socket is destroyed after a short grace period instead of holding its buffer for ws's 30 s default.
+   */
+  close(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+    setTimeout(() => this.#ws.terminate(), 5_000).unref();
+  }
+
+  readonly #socketOnMessage = (data: RawData, isBinary: boolean): void => {
+    let frame: ClientFrame;
+    try {
+      if (isBinary) throw new StoppressError('bad_frame', 'send text frames with JSON');
+      const parsed = ClientFrame.safeParse(JSON.parse(data.toString()));
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const path = issue?.path.join('.');
+        const code: ErrorCode = path === 'story' ? 'invalid_story_id' : path === 'since' ? 'invalid_update_id' : 'bad_frame';
+        throw new StoppressError(code, `${path ? `${path}: ` : ''}${issue?.message ?? 'invalid frame'}`);
+      }
+      frame = parsed.data;
+    } catch (error) {
+      const refused = error instanceof StoppressError ? error : new StoppressError('bad_frame', 'the frame is not JSON');
+      this.#refuse(refused.code, refused.message);
+      return;
+    }
+    if (frame.type === 'subscribe') this.#subscribe(frame.story, frame.since);
+    else this.#unsubscribe(frame.story);
+  };
+
+  #subscribe(story: string, since: string | undefined): void {
+    const previous = this.#subscriptions.get(story);
+    if (!previous && this.#subscriptions.size >= this.#options.maxSubscriptions) {
+      this.#sendError({ type: 'error', code: 'subscription_limit', message: `a socket follows at most ${this.#options.maxSubscriptions} stories`, story });
+      return;
+    }
+    // A repeated subscribe restarts the story's subscription from the new `since`.
+    previous?.stop();
+    const subscription = new StorySubscription(story, this, this.#hub, this.#store, { maxPendingBytes: this.#options.maxBufferedBytes });
+    this.#subscriptions.set(story, subscription);
+    subscription.start(since).catch((error: unknown) => {
+      subscription.stop();
+      if (this.#subscriptions.get(story) === subscription) this.#subscriptions.delete(story);
+      const code: ErrorCode = error instanceof StoppressError ? error.code : 'internal';
+      if (code === 'internal') this.#log.error({ err: error, story }, 'subscribe failed');
+      this.#sendError({ type: 'error', code, message: error instanceof StoppressError ? error.message : 'subscribe failed', story });
+    });
+  }
+
+  #unsubscribe(story: string): void {
+    const subscription = this.#subscriptions.get(story);
+    if (!subscription) {
+      this.#sendError({ type: 'error', code: 'not_subscribed', message: `this socket does not follow "${story}"`, story });
+      return;
+    }
+    subscription.stop();
+    this.#subscriptions.delete(story);
+    this.#ws.send(JSON.stringify({ type: 'unsubscribed', story }));
+  }
+
+  #refuse(code: ErrorCode, message: string): void {
+    const now = Date.now();
+    this.#badFrameTimes = this.#badFrameTimes.filter((t) => now - t < this.#options.badFrameWindowMs);
+    this.#badFrameTimes.push(now);
+    if (this.#badFrameTimes.length >= this.#options.maxBadFrames) {
+      this.close(closeCodes.policyViolation, 'too many bad frames');
+      return;
+    }
+    this.#sendError({ type: 'error', code, message });
+  }
+
+  #sendError(frame: ErrorFrame): void {
+    if (this.open) this.#ws.send(JSON.stringify(frame));
+  }
+
+  readonly #socketOnPong = (): void => {
+    this.unansweredPings = 0;
+  };
+
+  readonly #socketOnClose = (): void => {
+    for (const subscription of this.#subscriptions.values()) subscription.stop();
+    this.#subscriptions.clear();
+  };
+
+  readonly #socketOnError = (error: Error): void => {
+    this.#log.debug({ err: error }, 'socket error');
+  };
+}

@@ -1,0 +1,131 @@
+import type { SubscribedFrame } from '../protocol/live-messages.js';
+import { compareUpdateIds } from '../protocol/update.js';
+import type { StoryStore } from '../store/story-store.js';
+import { updateJson } from '../store/story-store.js';
+import type { Hub, HubSubscriber, LiveEntry } from './hub.js';
+
+/** The socket side a subscription writes to. */
+export interface SubscriptionSink {
+  /** Sends live entries (shared frames) subject to the socket's slow-consumer bound. */
+  sendLive(entries: readonly LiveEntry[]): void;
+  /** Sends one frame and resolves once it has been handed to the kernel: used to pace the backlog. */
+  sendAndDrain(frame: string | Buffer): Promise<void>;
+  /** Closes the socket as a slow consumer (1013): its client resumes with `since`. */
+  closeSlow(reason: string): void;
+  readonly open: boolean;
+}
+
+export interface SubscriptionOptions {
+  /** Live entries held while the backlog is sent; past this many bytes the socket is closed as slow. */
+  maxPendingBytes: number;
+  /** Backlog entries read (and sent before waiting for the socket) per page. @default 200 */
+  backlogPageSize?: number;
+}
+
+/**
+ * One socket's subscription to one story: the backlog-then-live handoff.
+ *
+ * 1. Register with the hub first; from then on live entries are buffered.
+ * 2. Read the backlog after `since` from the stream, page by page, and send it.
+ * 3. Flush the buffer, skipping every id at or below the last one sent; then go live.
+ *
+ * Because registration precedes every backlog read and the hub delivers every entry appended after
+ * registration, no entry falls between backlog and live, and the id filter removes the overlap: no gap, no
+ * duplicate, stream order. A `since` older than the oldest retained entry is reported as `recovered: false`
+ * (never skipped silently); the subscription then goes live from the current last entry.
+ */
+export class StorySubscription implements HubSubscriber {
+  readonly story: string;
+  readonly #sink: SubscriptionSink;
+  readonly #hub: Hub;
+  readonly #store: StoryStore;
+  readonly #maxPendingBytes: number;
+  readonly #pageSize: number;
+  #state: 'syncing' | 'live' | 'stopped' = 'syncing';
+  #pending: LiveEntry[] = [];
+  #pendingBytes = 0;
+
+  constructor(story: string, sink: SubscriptionSink, hub: Hub, store: StoryStore, options: SubscriptionOptions) {
+    this.story = story;
+    this.#sink = sink;
+    this.#hub = hub;
+    this.#store = store;
+    this.#maxPendingBytes = options.maxPendingBytes;
+    this.#pageSize = options.backlogPageSize ?? 200;
+  }
+
+  deliver(entries: readonly LiveEntry[]): void {
+    if (this.#state === 'live') {
+      this.#sink.sendLive(entries);
+      return;
+    }
+    if (this.#state !== 'syncing') return;
+    for (const entry of entries) {
+      this.#pending.push(entry);
+      this.#pendingBytes += entry.frame.length;
+    }
+    if (this.#pendingBytes > this.#maxPendingBytes) this.#sink.closeSlow('too many updates arrived while the backlog was sent');
+  }
+
+  /**
+   * Runs the handoff: `subscribed`, then the backlog, then live. Throws StoppressError when Redis fails;
+   * the caller reports it and drops the subscription.
+   */
+  async start(since: string | undefined): Promise<void> {
+    await this.#hub.add(this.story, this);
+    if (this.#state === 'stopped') return;
+
+    let lastSent: string | null;
+    if (since === undefined) {
+      lastSent = await this.#store.lastId(this.story);
+      if (!this.#send({ type: 'subscribed', story: this.story, lastId: lastSent })) return;
+    } else {
+      const bounds = await this.#store.streamBounds(this.story);
+      // "0-0" asks for whatever is retained; otherwise, anything trimmed after `since` means a gap.
+      const recovered = since === '0-0' || compareUpdateIds(bounds.maxDeletedId, since) <= 0;
+      if (!this.#send({ type: 'subscribed', story: this.story, lastId: bounds.lastId, recovered })) return;
+      const backlogEnd = recovered ? await this.#sendBacklog(since) : bounds.lastId;
+      if (backlogEnd === undefined) return;
+      lastSent = backlogEnd;
+    }
+
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const fresh = lastSent === null ? pending : pending.filter((entry) => compareUpdateIds(entry.id, lastSent) > 0);
+    if (this.#state !== 'syncing') return;
+    this.#state = 'live';
+    if (fresh.length > 0) this.#sink.sendLive(fresh);
+  }
+
+  /** Stops delivery and unregisters from the hub. Idempotent. */
+  stop(): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#pending = [];
+    this.#hub.remove(this.story, this);
+  }
+
+  /** Sends the entries after `since`, paced by the socket. Returns the last id sent (or `since`); undefined if stopped. */
+  async #sendBacklog(since: string): Promise<string | undefined> {
+    let cursor = since;
+    for (;;) {
+      const page = await this.#store.readEntries(this.story, cursor, this.#pageSize);
+      if (this.#state !== 'syncing' || !this.#sink.open) return undefined;
+      if (page.length === 0) return cursor;
+      let last: Promise<void> = Promise.resolve();
+      for (const { id, data } of page) {
+        last = this.#sink.sendAndDrain(`{"type":"update","story":"${this.story}","update":${updateJson(this.story, id, data)}}`);
+      }
+      cursor = page[page.length - 1]!.id;
+      await last;
+      if (page.length < this.#pageSize) return cursor;
+    }
+  }
+
+  #send(frame: SubscribedFrame): boolean {
+    if (this.#state !== 'syncing' || !this.#sink.open) return false;
+    void this.#sink.sendAndDrain(JSON.stringify(frame)).catch(() => undefined);
+    return true;
+  }
+}

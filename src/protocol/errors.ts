@@ -1,0 +1,61 @@
+/**
+ * The one catalogue of error codes. HTTP answers carry `{ error: { code, message, issues? } }`;
+ * WebSocket error frames carry `{ type: "error", code, message }`. Every code is documented in the README
+ * (a test fails when one is not).
+ */
+export const errorCatalogue = {
+  bad_request: { status: 400, meaning: 'The request is malformed: not JSON, a JSON value that is not an object, or a bad header.' },
+  validation_failed: { status: 400, meaning: 'The body or a parameter does not match the schema; `issues` lists each problem with its path.' },
+  invalid_story_id: { status: 400, meaning: 'The story id is not 1-64 of a-z, 0-9 and "-".' },
+  invalid_update_id: { status: 400, meaning: 'An update id (`after`, `since`) is not of the form `<ms>-<seq>`.' },
+  unauthorized: { status: 401, meaning: 'No `Authorization: Bearer <key>` header, or the key is not a publisher key.' },
+  not_found: { status: 404, meaning: 'No such story or route.' },
+  target_not_found: { status: 422, meaning: '`corrects` or `inReplyTo` names an update that is not in this story (or was trimmed).' },
+  target_is_correction: { status: 422, meaning: '`corrects` names a correction: correct the original update instead.' },
+  body_too_large: { status: 413, meaning: 'The body is over the 64 KiB limit.' },
+  unsupported_media_type: { status: 415, meaning: 'The body is not `application/json`.' },
+  redis_unavailable: { status: 503, meaning: 'Redis did not answer in time; nothing was stored. Retry with the same Idempotency-Key.' },
+  shutting_down: { status: 503, meaning: 'The node is shutting down; retry (on another node).' },
+  internal: { status: 500, meaning: 'An unexpected error; it is logged with the request id.' },
+  // WebSocket-only codes (sent in error frames; the socket stays open).
+  bad_frame: { status: 400, meaning: 'A WebSocket frame is not JSON, not a known type, or fails validation.' },
+  subscription_limit: { status: 429, meaning: 'The socket already follows the maximum number of stories.' },
+  not_subscribed: { status: 400, meaning: '`unsubscribe` for a story this socket does not follow.' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export interface ErrorIssue {
+  path: string;
+  message: string;
+}
+
+/** The one error type: a catalogued code, its HTTP status, a message for people and optional field issues. */
+export class StoppressError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly issues: ErrorIssue[] | undefined;
+
+  constructor(code: ErrorCode, message: string, issues?: ErrorIssue[]) {
+    super(message);
+    this.name = 'StoppressError';
+    this.code = code;
+    this.status = errorCatalogue[code].status;
+    this.issues = issues;
+  }
+
+  toBody(): { error: { code: ErrorCode; message: string; issues?: ErrorIssue[] } } {
+    return { error: { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) } };
+  }
+}
+
+/**
+ * WebSocket close codes used by the server, with their meaning. Clients reconnect and resume with `since`
+ * on every code except 1008.
+ */
+export const closeCodes = {
+  goingAway: 1001, // the node is shutting down: reconnect (to any node) and resume with `since`
+  policyViolation: 1008, // too many bad frames: fix the client before reconnecting
+  messageTooBig: 1009, // an inbound frame over the size limit
+  tryAgainLater: 1013, // the socket fell too far behind (slow consumer): reconnect and resume with `since`
+} as const;

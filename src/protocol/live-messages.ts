@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { StoryId, Update, UpdateId } from './update.js';
+
+/** Client → server: follow a story. Without `since`: live from now; with it: every entry after it, then live. */
+export const SubscribeFrame = z.strictObject({
+  type: z.literal('subscribe'),
+  story: StoryId,
+  since: UpdateId.optional(),
+});
+/** Client → server: stop following a story. */
+export const UnsubscribeFrame = z.strictObject({
+  type: z.literal('unsubscribe'),
+  story: StoryId,
+});
+export const ClientFrame = z.discriminatedUnion('type', [SubscribeFrame, UnsubscribeFrame]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+
+/** Server → client: sent before any update of the subscription. */
+export const SubscribedFrame = z.object({
+  type: z.literal('subscribed'),
+  story: StoryId,
+  lastId: UpdateId.nullable(),
+  recovered: z.boolean().optional(),
+});
+export type SubscribedFrame = z.infer<typeof SubscribedFrame>;
+
+/** Server → client: one per stream entry, in stream order. */
+export const UpdateFrame = z.object({
+  type: z.literal('update'),
+  story: StoryId,
+  update: Update,
+});
+export type UpdateFrame = z.infer<typeof UpdateFrame>;
+
+/** Server → client: confirms an unsubscribe; no update of that story follows it. */
+export const UnsubscribedFrame = z.object({
+  type: z.literal('unsubscribed'),
+  story: StoryId,
+});
+export type UnsubscribedFrame = z.infer<typeof UnsubscribedFrame>;
+
+/** Server → client: a frame was refused. The socket stays open. */
+export const ErrorFrame = z.object({
+  type: z.literal('error'),
+  code: z.string(),
+  message: z.string(),
+  story: StoryId.optional(),
+});
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+
+export const ServerFrame = z.discriminatedUnion('type', [SubscribedFrame, UpdateFrame, UnsubscribedFrame, ErrorFrame]);
+export type ServerFrame = z.infer<typeof ServerFrame>;

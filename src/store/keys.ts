@@ -1,0 +1,27 @@
+/**
+ * Every Redis key the service uses, built in one place. A story's keys share the hash tag `{story}` so that
+ * they live in one Redis Cluster slot and one Lua script may touch them all. The story index is global and
+ * therefore in its own slot: it is only ever updated as a separate, idempotent step.
+ */
+export interface StoryKeys {
+  /** The story's Redis Stream: one entry per update, fields `k` (kind) and `d` (update JSON). */
+  readonly updates: string;
+  /** Hash: story metadata (title, summary, status, coverage times) plus `lastId` and `count`. */
+  readonly meta: string;
+  /** String per idempotency key, `<id> <update JSON>`, expiring after IDEMPOTENCY_TTL_SECONDS. */
+  idempotency(key: string): string;
+}
+
+export function storyKeys(prefix: string, story: string): StoryKeys {
+  const base = `${prefix}story:{${story}}`;
+  return {
+    updates: `${base}:updates`,
+    meta: `${base}:meta`,
+    idempotency: (key) => `${base}:idem:${key}`,
+  };
+}
+
+/** Sorted set of story ids scored by their last update time in ms: `GET /v1/stories` reads it instead of scanning keys. */
+export function storyIndexKey(prefix: string): string {
+  return `${prefix}stories`;
+}

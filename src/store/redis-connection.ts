@@ -1,0 +1,55 @@
+import { Redis, ReplyError, type RedisOptions } from 'ioredis';
+import { StoppressError } from '../protocol/errors.js';
+
+/** How long a command may wait for Redis before the request fails with 503 (the API promises an answer within 2 s). */
+export const commandTimeoutMs = 1_500;
+
+/**
+ * Opens the command connection. Commands fail at once while Redis is unreachable (no offline queue) and
+ * time out after `commandTimeoutMs`, so an ingest never hangs and never answers 201 for something not stored.
+ */
+export function createCommandConnection(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    commandTimeout: commandTimeoutMs,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    lazyConnect: true,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    ...options,
+  });
+}
+
+/**
+ * Opens a connection for blocking reads (XREAD BLOCK): no command timeout, since a block outlasts it,
+ * and an offline queue so the read loop simply waits for the reconnect.
+ */
+export function createBlockingConnection(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    connectTimeout: 2_000,
+    lazyConnect: true,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+    ...options,
+  });
+}
+
+/** Waits for a lazily created connection to be ready; rejects with the connection error. */
+export async function connectRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return;
+  await redis.connect();
+}
+
+/**
+ * Runs a Redis call and turns an unreachable or slow Redis into `redis_unavailable` (503). Errors that Redis
+ * itself answered (ReplyError) are bugs, not outages, and pass through.
+ */
+export async function guardRedis<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof StoppressError || error instanceof ReplyError) throw error;
+    throw new StoppressError('redis_unavailable', 'Redis is unreachable or did not answer in time; nothing was stored');
+  }
+}

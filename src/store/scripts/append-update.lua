@@ -1,0 +1,56 @@
+--[[
+  Appends one update to a story's stream in one atomic step with its idempotency record and the
+  existence check of the update it corrects or replies to, and keeps the story's meta hash current.
+
+  Input:
+    KEYS[1] the story's stream
+    KEYS[2] the story's meta hash
+    KEYS[3] the idempotency record (a key of the same story; unused when ARGV[3] is "0")
+    ARGV[1] approximate MAXLEN of the stream
+    ARGV[2] idempotency record TTL, seconds
+    ARGV[3] "1" when an idempotency key was given, else "0"
+    ARGV[4] id of the update this one corrects or replies to, or ""
+    ARGV[5] "1" when that target must not itself be a correction, else "0"
+    ARGV[6] kind of the new update
+    ARGV[7] the update as JSON (without id, story and publishedAt)
+  Output:
+    { 1, id }          appended as entry `id`
+    { 0, id, json }    the idempotency key was seen before: the first update's id and JSON; nothing appended
+    { -1 }             the target does not exist in this stream
+    { -2 }             the target is a correction
+]]
+local streamKey, metaKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3]
+local maxLen, idempotencyTtl, hasIdempotencyKey = ARGV[1], ARGV[2], ARGV[3] == '1'
+local targetId, targetMustNotBeCorrection = ARGV[4], ARGV[5] == '1'
+local kind, json = ARGV[6], ARGV[7]
+
+if hasIdempotencyKey then
+  local seen = redis.call('GET', idempotencyKey)
+  if seen then
+    local space = string.find(seen, ' ', 1, true)
+    return { 0, string.sub(seen, 1, space - 1), string.sub(seen, space + 1) }
+  end
+end
+
+if targetId ~= '' then
+  local target = redis.call('XRANGE', streamKey, targetId, targetId)
+  if #target == 0 then
+    return { -1 }
+  end
+  if targetMustNotBeCorrection then
+    local fields = target[1][2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'k' and fields[i + 1] == 'correction' then
+        return { -2 }
+      end
+    end
+  end
+end
+
+local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxLen, '*', 'k', kind, 'd', json)
+redis.call('HSET', metaKey, 'lastId', id)
+redis.call('HINCRBY', metaKey, 'count', 1)
+if hasIdempotencyKey then
+  redis.call('SET', idempotencyKey, id .. ' ' .. json, 'EX', idempotencyTtl)
+end
+return { 1, id }

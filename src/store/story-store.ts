@@ -1,0 +1,247 @@
+import type { Redis } from 'ioredis';
+import { StoppressError } from '../protocol/errors.js';
+import {
+  publishedAtOf,
+  type StoryMetaInput,
+  type StorySummary,
+  type StoryView,
+  type Update,
+  type UpdateInput,
+} from '../protocol/update.js';
+import { foldCorrections } from './fold.js';
+import { storyIndexKey, storyKeys } from './keys.js';
+import { loadScripts, type ScriptName, type ScriptRunner } from './script-loader.js';
+import { guardRedis } from './redis-connection.js';
+
+export interface StoryStoreOptions {
+  /** Prefix of every key, so that several deployments (or test files) share one Redis. @default "sp:" */
+  keyPrefix: string;
+  /** Approximate number of entries kept per story (XADD MAXLEN ~). @default 10000 */
+  streamMaxLen: number;
+  /** How long a repeated Idempotency-Key answers the first update. @default 86400 */
+  idempotencyTtlSeconds: number;
+}
+
+export interface AppendResult {
+  /** False when the idempotency key was seen before: `update` is then the first update and nothing was appended. */
+  created: boolean;
+  update: Update;
+}
+
+/** A raw stream entry as stored: its id and the update JSON without id, story and publishedAt. */
+export interface StoredEntry {
+  id: string;
+  data: string;
+}
+
+export interface StreamBounds {
+  /** Newest entry id, or null for an empty or absent stream. */
+  lastId: string | null;
+  /** Oldest retained entry id, or null. */
+  firstId: string | null;
+  /** Highest id ever removed by trimming ("0-0" when nothing was). */
+  maxDeletedId: string;
+}
+
+const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime'] as const;
+
+/**
+ * Owns every Redis key and script of a story. Maps Redis replies to protocol types.
+ * All methods throw StoppressError (`redis_unavailable` when Redis cannot be reached in time).
+ */
+export class StoryStore {
+  readonly #redis: Redis;
+  readonly #options: StoryStoreOptions;
+  readonly #scripts: Record<ScriptName, ScriptRunner>;
+
+  constructor(redis: Redis, options: StoryStoreOptions) {
+    this.#redis = redis;
+    this.#options = options;
+    this.#scripts = loadScripts(redis);
+  }
+
+  /** The Redis key of a story's stream (for the live reader, which reads streams directly by key). */
+  streamKey(story: string): string {
+    return storyKeys(this.#options.keyPrefix, story).updates;
+  }
+
+  /**
+   * Appends a validated update. The target check, the idempotency record and the XADD are one Lua call, so
+   * concurrent retries with one idempotency key append once. The story index is updated after, as its own
+   * idempotent step (it lives in another Cluster slot).
+   */
+  async append(story: string, input: UpdateInput, idempotencyKey?: string): Promise<AppendResult> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const stored = { ...input, occurredAt: input.occurredAt ?? new Date().toISOString() };
+    const json = JSON.stringify(stored);
+    const target = input.kind === 'correction' ? input.corrects : input.kind === 'reaction' ? (input.inReplyTo ?? '') : '';
+    const reply = (await guardRedis(() =>
+      this.#scripts.appendUpdate(
+        [keys.updates, keys.meta, keys.idempotency(idempotencyKey ?? '')],
+        [
+          this.#options.streamMaxLen,
+          this.#options.idempotencyTtlSeconds,
+          idempotencyKey === undefined ? '0' : '1',
+          target,
+          input.kind === 'correction' ? '1' : '0',
+          input.kind,
+          json,
+        ],
+      ),
+    )) as [number, string?, string?];
+
+    const [code, id] = reply;
+    if (code === -1) {
+      const field = input.kind === 'correction' ? 'corrects' : 'inReplyTo';
+      throw new StoppressError('target_not_found', `${field} "${target}" is not an update of story "${story}"`, [
+        { path: field, message: 'no such update in this story' },
+      ]);
+    }
+    if (code === -2) {
+      throw new StoppressError('target_is_correction', `corrects "${target}" is itself a correction: correct the original update`, [
+        { path: 'corrects', message: 'is a correction' },
+      ]);
+    }
+    if (code === 0) return { created: false, update: toUpdate(story, id!, reply[2]!) };
+
+    await guardRedis(() => this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', msOf(id!), story));
+    return { created: true, update: toUpdate(story, id!, json) };
+  }
+
+  /** Raw entries after `after` (exclusive; from the start when undefined), oldest first, at most `limit`. */
+  async readEntries(story: string, after: string | undefined, limit: number): Promise<StoredEntry[]> {
+    const key = storyKeys(this.#options.keyPrefix, story).updates;
+    const reply = await guardRedis(() => this.#redis.xrange(key, after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit));
+    return reply.map(([id, fields]) => ({ id, data: dataField(fields) }));
+  }
+
+  /** Entries after `after` as updates, with the cursor to continue from. */
+  async readRange(story: string, after: string | undefined, limit: number): Promise<{ updates: Update[]; nextAfter: string | null }> {
+    const entries = await this.readEntries(story, after, limit);
+    return {
+      updates: entries.map((e) => parseUpdate(story, e)),
+      nextAfter: entries.at(-1)?.id ?? after ?? null,
+    };
+  }
+
+  /** Oldest, newest and highest trimmed id of a story's stream: what a resuming subscriber needs to know. */
+  async streamBounds(story: string): Promise<StreamBounds> {
+    const key = storyKeys(this.#options.keyPrefix, story).updates;
+    const info = await guardRedis(async () => {
+      try {
+        return (await this.#redis.call('XINFO', 'STREAM', key)) as unknown[];
+      } catch (error) {
+        if (error instanceof Error && /no such key/i.test(error.message)) return null;
+        throw error;
+      }
+    });
+    if (!info) return { lastId: null, firstId: null, maxDeletedId: '0-0' };
+    const field = (name: string): unknown => info[info.indexOf(name) + 1];
+    const first = field('first-entry') as [string] | null;
+    const last = field('last-entry') as [string] | null;
+    return { firstId: first?.[0] ?? null, lastId: last?.[0] ?? null, maxDeletedId: String(field('max-deleted-entry-id') ?? '0-0') };
+  }
+
+  /** The newest entry id of a story, or null. */
+  async lastId(story: string): Promise<string | null> {
+    const key = storyKeys(this.#options.keyPrefix, story).updates;
+    const reply = await guardRedis(() => this.#redis.xrevrange(key, '+', '-', 'COUNT', 1));
+    return reply[0]?.[0] ?? null;
+  }
+
+  /**
+   * The story view: metadata and updates oldest first with corrections folded in. `lastId` is the newest
+   * entry (a correction included). Null when the story has neither updates nor metadata.
+   */
+  async readView(story: string): Promise<StoryView | null> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const [entries, meta] = await guardRedis(() =>
+      Promise.all([this.#redis.xrange(keys.updates, '-', '+'), this.#redis.hgetall(keys.meta)]),
+    );
+    if (entries.length === 0 && metaFields.every((f) => meta[f] === undefined)) return null;
+    const updates = entries.map(([id, fields]) => parseUpdate(story, { id, data: dataField(fields) }));
+    return {
+      story,
+      ...pickMeta(meta),
+      lastId: entries.at(-1)?.[0] ?? null,
+      updates: foldCorrections(updates),
+    };
+  }
+
+  /** Replaces a story's metadata (fields left out are removed) and moves it to the top of the index. */
+  async putMeta(story: string, meta: StoryMetaInput): Promise<void> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const absent = metaFields.filter((f) => meta[f] === undefined);
+    const present = metaFields.flatMap((f) => (meta[f] === undefined ? [] : [f, meta[f]]));
+    await guardRedis(async () => {
+      const multi = this.#redis.multi();
+      if (absent.length > 0) multi.hdel(keys.meta, ...absent);
+      multi.hset(keys.meta, ...present);
+      await multi.exec();
+      await this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', Date.now(), story);
+    });
+  }
+
+  /** Stories, most recently updated first. Reads the index, never scans keys. */
+  async listStories(limit = 200): Promise<StorySummary[]> {
+    const indexKey = storyIndexKey(this.#options.keyPrefix);
+    const ranked = await guardRedis(() => this.#redis.zrevrange(indexKey, 0, limit - 1, 'WITHSCORES'));
+    const stories: { story: string; score: number }[] = [];
+    for (let i = 0; i < ranked.length; i += 2) stories.push({ story: ranked[i]!, score: Number(ranked[i + 1]) });
+    const metas = await guardRedis(() =>
+      Promise.all(stories.map(({ story }) => this.#redis.hmget(storyKeys(this.#options.keyPrefix, story).meta, 'title', 'status', 'lastId', 'count'))),
+    );
+    return stories.map(({ story, score }, i) => {
+      const [title, status, lastId, count] = metas[i]!;
+      return {
+        story,
+        title: title ?? null,
+        status: status === 'live' || status === 'ended' ? status : null,
+        lastId: lastId ?? null,
+        updatedAt: new Date(score).toISOString(),
+        count: Number(count ?? 0),
+      };
+    });
+  }
+
+  /** Deletes every key of a story and its index entry (tests and the demo loader use it). */
+  async deleteStory(story: string): Promise<void> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    await guardRedis(async () => {
+      await this.#redis.del(keys.updates, keys.meta);
+      await this.#redis.zrem(storyIndexKey(this.#options.keyPrefix), story);
+    });
+  }
+}
+
+/**
+ * The served JSON of an update, built from its stored JSON without parsing it: `{"id","story","publishedAt",...stored}`.
+ * The live path serialises each entry once with this and sends the same bytes to every subscriber.
+ */
+export function updateJson(story: string, id: string, data: string): string {
+  return `{"id":"${id}","story":"${story}","publishedAt":"${publishedAtOf(id)}",${data.slice(1)}`;
+}
+
+/** Reads the `d` field of a stream entry's flat field list. */
+export function dataField(fields: readonly string[]): string {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'd') return fields[i + 1] ?? '{}';
+  return '{}';
+}
+
+function parseUpdate(story: string, entry: StoredEntry): Update {
+  return JSON.parse(updateJson(story, entry.id, entry.data)) as Update;
+}
+
+function toUpdate(story: string, id: string, data: string): Update {
+  return parseUpdate(story, { id, data });
+}
+
+function msOf(id: string): number {
+  return Number(id.slice(0, id.indexOf('-')));
+}
+
+function pickMeta(meta: Record<string, string>): Partial<Pick<StoryView, (typeof metaFields)[number]>> {
+  const picked: Record<string, string> = {};
+  for (const f of metaFields) if (meta[f] !== undefined) picked[f] = meta[f];
+  return picked as Partial<Pick<StoryView, (typeof metaFields)[number]>>;
+}
