@@ -27,7 +27,8 @@ export interface SubscriptionOptions {
  *
  * 1. Register with the hub first; from then on live entries are buffered.
  * 2. Read the backlog after `since` from the stream, page by page, and send it.
- * 3. Flush the buffer, skipping every id at or below the last one sent; then go live.
+ * 3. Flush the buffer, skipping every id at or below the last one sent; then go live, still skipping such ids
+ *    until the first newer one arrives (the reader may be behind the backlog read).
  *
  * Because registration precedes every backlog read and the hub delivers every entry appended after
  * registration, no entry falls between backlog and live, and the id filter removes the overlap: no gap, no
@@ -44,6 +45,8 @@ export class StorySubscription implements HubSubscriber {
   #state: 'syncing' | 'live' | 'stopped' = 'syncing';
   #pending: LiveEntry[] = [];
   #pendingBytes = 0;
+  /** While live: ids at or below this were sent already (null once an entry above it was delivered). */
+  #floor: string | null = null;
 
   constructor(story: string, sink: SubscriptionSink, hub: Hub, store: StoryStore, options: SubscriptionOptions) {
     this.story = story;
@@ -56,7 +59,8 @@ export class StorySubscription implements HubSubscriber {
 
   deliver(entries: readonly LiveEntry[]): void {
     if (this.#state === 'live') {
-      this.#sink.sendLive(entries);
+      if (this.#floor === null) this.#sink.sendLive(entries);
+      else this.#sendAboveFloor(entries);
       return;
     }
     if (this.#state !== 'syncing') return;
@@ -89,13 +93,25 @@ export class StorySubscription implements HubSubscriber {
       lastSent = backlogEnd;
     }
 
+    if (this.#state !== 'syncing') return;
     const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    const fresh = lastSent === null ? pending : pending.filter((entry) => compareUpdateIds(entry.id, lastSent) > 0);
-    if (this.#state !== 'syncing') return;
     this.#state = 'live';
-    if (fresh.length > 0) this.#sink.sendLive(fresh);
+    this.#floor = lastSent;
+    if (pending.length > 0) this.#sendAboveFloor(pending);
+  }
+
+  /**
+   * The stream reader may lag behind the backlog read: entries at or below the last id sent can still arrive
+   * after the switch to live. They are dropped until the first newer one; from there on ids only grow.
+   */
+  #sendAboveFloor(entries: readonly LiveEntry[]): void {
+    const floor = this.#floor;
+    const fresh = floor === null ? entries : entries.filter((entry) => compareUpdateIds(entry.id, floor) > 0);
+    if (fresh.length === 0) return;
+    this.#floor = null;
+    this.#sink.sendLive(fresh);
   }
 
   /** Stops delivery and unregisters from the hub. Idempotent. */

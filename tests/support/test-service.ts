@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { startService, type RunningService } from '../../src/service.js';
+
+export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const publisherKey = 'test-publisher-key';
+
+/** A key prefix of its own for a test file, so files can run in parallel on one Redis. */
+export function uniquePrefix(name: string): string {
+  return `test-${name}-${randomBytes(4).toString('hex')}:`;
+}
+
+/** The service's config for tests: port 0, no demo, silent logs, a fixed publisher key, overridable. */
+export function testConfig(prefix: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    PUBLISHER_KEYS: publisherKey,
+    DEMO: 'off',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+}
+
+/** Starts the whole service in-process on a free port. */
+export async function startTestService(prefix: string, env: Record<string, string> = {}): Promise<RunningService> {
+  const config = testConfig(prefix, env);
+  return startService(config, createLogger(config.logLevel));
+}
+
+/** Deletes every key under `prefix` (SCAN is fine in tests; the service itself never scans). */
+export async function deletePrefix(prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A statement body as a publisher sends it. */
+export function statement(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { kind: 'statement', occurredAt: '2022-02-15T10:00:00+03:00', text, ...extra };
+}
+
+/** POSTs an update with the test publisher key. */
+export async function post(
+  baseUrl: string,
+  story: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const response = await fetch(`${baseUrl}/v1/stories/${story}/updates`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}`, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+}
