@@ -7,6 +7,7 @@ import type { StoryStore } from '../store/story-store.js';
 import { httpErrorHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 import { ingestRoutes } from './ingest-routes.js';
+import { useJsonObjectBodies } from './json-body.js';
 import { createPublisherAuth } from './publisher-auth.js';
 import { readRoutes } from './read-routes.js';
 
@@ -37,6 +38,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     return503OnClosing: true,
   });
   app.setErrorHandler(httpErrorHandler);
+  useJsonObjectBodies(app);
   app.setNotFoundHandler((request, reply) => {
     const error = new StoppressError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
     void reply.status(404).send(error.toBody());
@@ -47,6 +49,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // A request that was in flight when shutdown began must not leave its keep-alive socket holding the exit.
+    if (options.isShuttingDown()) void reply.header('connection', 'close');
   });
 
   await app.register(cors, {

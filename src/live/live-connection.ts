@@ -88,10 +88,11 @@ export class LiveConnection implements SubscriptionSink {
   }
 
   /**
-   * Starts the closing handshake. A peer that does not read (a slow consumer) cannot take the close frame, so
+   * Stops the subscriptions and starts the closing handshake. A peer that does not read (a slow consumer) cannot take the close frame, so
    * the socket is destroyed after a short grace period instead of holding its buffer for ws's 30 s default.
    */
   close(code: number, reason: string): void {
+    this.#stopSubscriptions();
     this.#ws.close(code, reason);
     setTimeout(() => this.#ws.terminate(), 5_000).unref();
   }
@@ -167,9 +168,14 @@ export class LiveConnection implements SubscriptionSink {
   };
 
   readonly #socketOnClose = (): void => {
+    this.#stopSubscriptions();
+  };
+
+  /** Nothing is delivered to a closing socket: its subscriptions leave the hub at once. */
+  #stopSubscriptions(): void {
     for (const subscription of this.#subscriptions.values()) subscription.stop();
     this.#subscriptions.clear();
-  };
+  }
 
   readonly #socketOnError = (error: Error): void => {
     this.#log.debug({ err: error }, 'socket error');

@@ -85,8 +85,9 @@ export class StorySubscription implements HubSubscriber {
       if (!this.#send({ type: 'subscribed', story: this.story, lastId: lastSent })) return;
     } else {
       const bounds = await this.#store.streamBounds(this.story);
-      // "0-0" asks for whatever is retained; otherwise, anything trimmed after `since` means a gap.
-      const recovered = since === '0-0' || compareUpdateIds(bounds.maxDeletedId, since) <= 0;
+      // "0-0" asks for whatever is retained. Otherwise a `since` older than the oldest retained entry of a
+      // trimmed stream may have lost entries after it: say so rather than skip them silently.
+      const recovered = since === '0-0' || !bounds.trimmed || bounds.firstId === null || compareUpdateIds(since, bounds.firstId) >= 0;
       if (!this.#send({ type: 'subscribed', story: this.story, lastId: bounds.lastId, recovered })) return;
       const backlogEnd = recovered ? await this.#sendBacklog(since) : bounds.lastId;
       if (backlogEnd === undefined) return;

@@ -39,8 +39,8 @@ export interface StreamBounds {
   lastId: string | null;
   /** Oldest retained entry id, or null. */
   firstId: string | null;
-  /** Highest id ever removed by trimming ("0-0" when nothing was). */
-  maxDeletedId: string;
+  /** Whether entries were ever trimmed away (entries ever added > entries held). */
+  trimmed: boolean;
 }
 
 const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime'] as const;
@@ -124,7 +124,7 @@ export class StoryStore {
     };
   }
 
-  /** Oldest, newest and highest trimmed id of a story's stream: what a resuming subscriber needs to know. */
+  /** Oldest and newest id of a story's stream and whether it was ever trimmed: what a resuming subscriber needs to know. */
   async streamBounds(story: string): Promise<StreamBounds> {
     const key = storyKeys(this.#options.keyPrefix, story).updates;
     const info = await guardRedis(async () => {
@@ -135,11 +135,13 @@ export class StoryStore {
         throw error;
       }
     });
-    if (!info) return { lastId: null, firstId: null, maxDeletedId: '0-0' };
+    if (!info) return { lastId: null, firstId: null, trimmed: false };
     const field = (name: string): unknown => info[info.indexOf(name) + 1];
     const first = field('first-entry') as [string] | null;
     const last = field('last-entry') as [string] | null;
-    return { firstId: first?.[0] ?? null, lastId: last?.[0] ?? null, maxDeletedId: String(field('max-deleted-entry-id') ?? '0-0') };
+    // MAXLEN trimming does not move `max-deleted-entry-id` (only XDEL does), so compare the counters instead.
+    const trimmed = Number(field('entries-added')) > Number(field('length'));
+    return { firstId: first?.[0] ?? null, lastId: last?.[0] ?? null, trimmed };
   }
 
   /** The newest entry id of a story, or null. */
