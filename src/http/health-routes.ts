@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { StoppressError } from '../protocol/errors.js';
+import { guardRedis } from '../store/redis-connection.js';
 
 export interface HealthRoutesOptions {
   /** Resolves when Redis answers; rejects otherwise (quickly). */
@@ -12,7 +13,8 @@ export async function healthRoutes(app: FastifyInstance, { pingRedis, isShutting
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
     if (isShuttingDown()) throw new StoppressError('shutting_down', 'this node is shutting down');
-    await pingRedis();
+    // An unreachable Redis is 503 redis_unavailable, not a 500: load balancers read /readyz.
+    await guardRedis(pingRedis);
     return { status: 'ready' };
   });
 }

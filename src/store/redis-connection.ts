@@ -50,6 +50,6 @@ export async function guardRedis<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     if (error instanceof StoppressError || error instanceof ReplyError) throw error;
-    throw new StoppressError('redis_unavailable', 'Redis is unreachable or did not answer in time; nothing was stored');
+    throw new StoppressError('redis_unavailable', 'Redis is unreachable or did not answer in time: retry with the same Idempotency-Key, which stores the update at most once');
   }
 }

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+/** loadConfig over exactly this environment (never the test process's own). */
+const load = (env: Record<string, string> = {}) => loadConfig(env);
+
+function refusal(env: Record<string, string>): ConfigError {
+  try {
+    load(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = load();
+    expect(config).toMatchObject({
+      production: false,
+      port: 8080,
+      host: '0.0.0.0',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisUrlGiven: false,
+      streamMaxLen: 10_000,
+      logLevel: 'info',
+      idempotencyTtlSeconds: 86_400,
+      demo: true,
+      allowedOrigins: ['*'],
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads every variable it is given', () => {
+    const config = load({
+      PORT: '9090',
+      HOST: '127.0.0.1',
+      REDIS_URL: 'redis://redis.internal:6380/2',
+      PUBLISHER_KEYS: 'first-key-123, second-key-456',
+      STREAM_MAXLEN: '500',
+      LOG_LEVEL: 'debug',
+      IDEMPOTENCY_TTL_SECONDS: '60',
+      DEMO: 'off',
+      ALLOWED_ORIGINS: 'https://news.example.com,http://localhost:3000',
+    });
+    expect(config).toMatchObject({
+      port: 9090,
+      host: '127.0.0.1',
+      redisUrl: 'redis://redis.internal:6380/2',
+      redisUrlGiven: true,
+      publisherKeys: ['first-key-123', 'second-key-456'],
+      generatedPublisherKey: undefined,
+      streamMaxLen: 500,
+      logLevel: 'debug',
+      idempotencyTtlSeconds: 60,
+      demo: false,
+      allowedOrigins: ['https://news.example.com', 'http://localhost:3000'],
+    });
+  });
+
+  it.each(['abc', '-1', '70000', '80.5'])('refuses PORT=%s naming PORT', (port) => {
+    expect(refusal({ PORT: port }).message).toMatch(/^PORT: /);
+  });
+
+  it.each(['0', '-5', 'lots', '1.5'])('refuses STREAM_MAXLEN=%s naming STREAM_MAXLEN', (value) => {
+    const message = refusal({ STREAM_MAXLEN: value }).message;
+    expect(message).toMatch(/^STREAM_MAXLEN: /);
+    expect(message).toContain(JSON.stringify(value));
+  });
+
+  it('refuses a REDIS_URL that is not a redis:// URL, naming REDIS_URL', () => {
+    expect(refusal({ REDIS_URL: 'http://127.0.0.1:6379' }).message).toMatch(/^REDIS_URL: /);
+  });
+
+  it('refuses an unknown LOG_LEVEL and DEMO value, naming each', () => {
+    expect(refusal({ LOG_LEVEL: 'loud' }).message).toMatch(/^LOG_LEVEL: /);
+    expect(refusal({ DEMO: 'yes' }).message).toMatch(/^DEMO: /);
+  });
+
+  it('requires PUBLISHER_KEYS when NODE_ENV=production', () => {
+    expect(refusal({ NODE_ENV: 'production', ALLOWED_ORIGINS: 'https://news.example.com' }).message).toMatch(/^PUBLISHER_KEYS: .*required/);
+  });
+
+  it('refuses PUBLISHER_KEYS of only blanks and commas in production', () => {
+    expect(refusal({ NODE_ENV: 'production', PUBLISHER_KEYS: ' , ,', ALLOWED_ORIGINS: 'https://news.example.com' }).message).toMatch(/^PUBLISHER_KEYS: /);
+  });
+
+  it('refuses a publisher key shorter than 8 characters without echoing it', () => {
+    const message = refusal({ PUBLISHER_KEYS: 'good-key-123,short' }).message;
+    expect(message).toMatch(/^PUBLISHER_KEYS: /);
+    expect(message).not.toContain('short');
+    expect(message).not.toContain('good-key-123');
+  });
+
+  it('generates a development key when PUBLISHER_KEYS is absent outside production, a new one per run', () => {
+    const first = load();
+    const second = load();
+    expect(first.generatedPublisherKey).toMatch(/^dev-[0-9a-f]{24}$/);
+    expect(first.publisherKeys).toEqual([first.generatedPublisherKey]);
+    expect(second.generatedPublisherKey).not.toBe(first.generatedPublisherKey);
+  });
+
+  it('generates no key when PUBLISHER_KEYS is given', () => {
+    const config = load({ PUBLISHER_KEYS: 'given-key-123' });
+    expect(config.generatedPublisherKey).toBeUndefined();
+    expect(config.publisherKeys).toEqual(['given-key-123']);
+  });
+
+  it('turns DEMO on by default outside production and off in production', () => {
+    expect(load({ NODE_ENV: 'development' }).demo).toBe(true);
+    expect(load({ NODE_ENV: 'test' }).demo).toBe(true);
+    const production = { NODE_ENV: 'production', PUBLISHER_KEYS: 'prod-key-12345', ALLOWED_ORIGINS: 'https://news.example.com' };
+    expect(load(production).demo).toBe(false);
+    expect(load({ ...production, DEMO: 'on' }).demo).toBe(true);
+    expect(load({ DEMO: 'off' }).demo).toBe(false);
+  });
+
+  it('refuses ALLOWED_ORIGINS=* in production, naming ALLOWED_ORIGINS', () => {
+    const message = refusal({ NODE_ENV: 'production', PUBLISHER_KEYS: 'prod-key-12345', ALLOWED_ORIGINS: '*' }).message;
+    expect(message).toMatch(/^ALLOWED_ORIGINS: /);
+  });
+
+  it('allows no origin by default in production, and any origin by default elsewhere', () => {
+    expect(load({ NODE_ENV: 'production', PUBLISHER_KEYS: 'prod-key-12345' }).allowedOrigins).toEqual([]);
+    expect(load().allowedOrigins).toEqual(['*']);
+  });
+
+  it('refuses an origin that is not scheme://host, naming ALLOWED_ORIGINS', () => {
+    expect(refusal({ ALLOWED_ORIGINS: 'news.example.com' }).message).toMatch(/^ALLOWED_ORIGINS: /);
+    expect(refusal({ ALLOWED_ORIGINS: 'https://news.example.com/path' }).message).toMatch(/^ALLOWED_ORIGINS: /);
+  });
+});
