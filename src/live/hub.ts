@@ -1,15 +1,24 @@
 import { updateJson, type StoredEntry } from '../store/story-store.js';
+import { encodeTextFrame } from './frame.js';
 
-/** One stream entry ready to send: its id and the complete `update` frame, serialised once per process. */
+/** One stream entry ready to send: its id and its complete WebSocket frame, built once per process. */
 export interface LiveEntry {
   readonly id: string;
+  /** Header and payload of the `update` text frame: the same bytes for every socket. */
   readonly frame: Buffer;
+}
+
+/** New entries of one story, as the stream reader got them in one read. Shared by every subscriber: never changed. */
+export interface LiveBatch {
+  /** In stream order. */
+  readonly entries: readonly LiveEntry[];
+  /** Every entry's frame back to back, so a socket takes the whole batch in one write. */
+  readonly bytes: Buffer;
 }
 
 /** A local subscriber of one story (one socket's subscription). */
 export interface HubSubscriber {
-  /** New entries of the story, in stream order; `entries` is shared by every subscriber and must not be changed. */
-  deliver(entries: readonly LiveEntry[]): void;
+  deliver(batch: LiveBatch): void;
 }
 
 /** What the hub needs from the stream reader. */
@@ -19,8 +28,9 @@ export interface StorySource {
 }
 
 /**
- * Story → local subscribers. Each new entry is serialised once into the bytes of its `update` frame and the
- * same Buffer goes to every subscriber of the story: no per-subscriber JSON and no per-subscriber Redis call.
+ * Story → local subscribers. Each new entry is serialised and framed once, and the same bytes go to every
+ * subscriber of the story: no per-subscriber JSON, framing or Redis call. Entries read together are
+ * coalesced, so a socket takes a burst in one write.
  */
 export class Hub {
   readonly #subscribers = new Map<string, Set<HubSubscriber>>();
@@ -61,9 +71,10 @@ export class Hub {
     if (!set || set.size === 0) return;
     const live = entries.map(({ id, data }) => ({
       id,
-      frame: Buffer.from(`{"type":"update","story":"${story}","update":${updateJson(story, id, data)}}`),
+      frame: encodeTextFrame(`{"type":"update","story":"${story}","update":${updateJson(story, id, data)}}`),
     }));
-    for (const subscriber of set) subscriber.deliver(live);
+    const batch: LiveBatch = { entries: live, bytes: live.length === 1 ? live[0]!.frame : Buffer.concat(live.map((e) => e.frame)) };
+    for (const subscriber of set) subscriber.deliver(batch);
   };
 
   /** Local subscriber count of a story (for tests and metrics). */

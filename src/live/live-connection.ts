@@ -3,7 +3,8 @@ import type { RawData, WebSocket } from 'ws';
 import { closeCodes, StoppressError, type ErrorCode } from '../protocol/errors.js';
 import { ClientFrame, type ErrorFrame } from '../protocol/live-messages.js';
 import type { StoryStore } from '../store/story-store.js';
-import type { Hub, LiveEntry } from './hub.js';
+import { rawSocketOf } from './frame.js';
+import type { Hub } from './hub.js';
 import { StorySubscription, type SubscriptionSink } from './subscription.js';
 
 export interface LiveConnectionOptions {
@@ -30,7 +31,8 @@ export class LiveConnection implements SubscriptionSink {
   readonly #log: Logger;
   readonly #options: Required<LiveConnectionOptions>;
   readonly #subscriptions = new Map<string, StorySubscription>();
-  #badFrameTimes: number[] = [];
+  /** Times of recent bad frames; allocated on the first one (most sockets never send any). */
+  #badFrameTimes: number[] | undefined;
   /** Pings sent since the last pong; the heartbeat terminates the socket at 2. */
   unansweredPings = 0;
 
@@ -54,14 +56,21 @@ export class LiveConnection implements SubscriptionSink {
     return this.#subscriptions.size;
   }
 
-  sendLive(entries: readonly LiveEntry[]): void {
+  sendLive(frames: Buffer): void {
     const ws = this.#ws;
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > this.#options.maxBufferedBytes) {
       this.closeSlow(`over ${this.#options.maxBufferedBytes} bytes unsent`);
       return;
     }
-    for (const entry of entries) ws.send(entry.frame, textFrame);
+    // One write of bytes framed once for all sockets (see frame.ts); ws.send would frame per socket.
+    const socket = rawSocketOf(ws);
+    if (socket) {
+      socket.write(frames);
+    } else {
+      this.#log.error('ws does not expose its socket: live delivery needs updating for this ws version');
+      ws.terminate();
+    }
   }
 
   sendAndDrain(frame: string | Buffer): Promise<void> {
@@ -150,9 +159,10 @@ export class LiveConnection implements SubscriptionSink {
 
   #refuse(code: ErrorCode, message: string): void {
     const now = Date.now();
-    this.#badFrameTimes = this.#badFrameTimes.filter((t) => now - t < this.#options.badFrameWindowMs);
-    this.#badFrameTimes.push(now);
-    if (this.#badFrameTimes.length >= this.#options.maxBadFrames) {
+    const recent = (this.#badFrameTimes ?? []).filter((t) => now - t < this.#options.badFrameWindowMs);
+    recent.push(now);
+    this.#badFrameTimes = recent;
+    if (recent.length >= this.#options.maxBadFrames) {
       this.close(closeCodes.policyViolation, 'too many bad frames');
       return;
     }

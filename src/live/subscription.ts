@@ -2,12 +2,12 @@ import type { SubscribedFrame } from '../protocol/live-messages.js';
 import { compareUpdateIds } from '../protocol/update.js';
 import type { StoryStore } from '../store/story-store.js';
 import { updateJson } from '../store/story-store.js';
-import type { Hub, HubSubscriber, LiveEntry } from './hub.js';
+import type { Hub, HubSubscriber, LiveBatch, LiveEntry } from './hub.js';
 
 /** The socket side a subscription writes to. */
 export interface SubscriptionSink {
-  /** Sends live entries (shared frames) subject to the socket's slow-consumer bound. */
-  sendLive(entries: readonly LiveEntry[]): void;
+  /** Writes pre-built frames (shared bytes) subject to the socket's slow-consumer bound. */
+  sendLive(frames: Buffer): void;
   /** Sends one frame and resolves once it has been handed to the kernel: used to pace the backlog. */
   sendAndDrain(frame: string | Buffer): Promise<void>;
   /** Closes the socket as a slow consumer (1013): its client resumes with `since`. */
@@ -57,14 +57,14 @@ export class StorySubscription implements HubSubscriber {
     this.#pageSize = options.backlogPageSize ?? 200;
   }
 
-  deliver(entries: readonly LiveEntry[]): void {
+  deliver(batch: LiveBatch): void {
     if (this.#state === 'live') {
-      if (this.#floor === null) this.#sink.sendLive(entries);
-      else this.#sendAboveFloor(entries);
+      if (this.#floor === null) this.#sink.sendLive(batch.bytes);
+      else this.#sendAboveFloor(batch.entries);
       return;
     }
     if (this.#state !== 'syncing') return;
-    for (const entry of entries) {
+    for (const entry of batch.entries) {
       this.#pending.push(entry);
       this.#pendingBytes += entry.frame.length;
     }
@@ -112,7 +112,7 @@ export class StorySubscription implements HubSubscriber {
     const fresh = floor === null ? entries : entries.filter((entry) => compareUpdateIds(entry.id, floor) > 0);
     if (fresh.length === 0) return;
     this.#floor = null;
-    this.#sink.sendLive(fresh);
+    this.#sink.sendLive(fresh.length === 1 ? fresh[0]!.frame : Buffer.concat(fresh.map((e) => e.frame)));
   }
 
   /** Stops delivery and unregisters from the hub. Idempotent. */

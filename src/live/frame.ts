@@ -1,0 +1,31 @@
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import * as wsModule from 'ws';
+
+interface SenderStatics {
+  frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[];
+}
+
+// ws exports its framer (`Sender`) at run time; @types/ws does not declare it.
+const { Sender } = wsModule as unknown as { Sender: SenderStatics };
+if (typeof Sender?.frame !== 'function') throw new Error('this ws version does not export Sender.frame');
+
+/**
+ * A complete, unmasked WebSocket text frame (header + payload) for `payload`. Server frames are never
+ * masked, so these bytes are the same for every socket: build them once per update and write them to
+ * every subscriber.
+ */
+export function encodeTextFrame(payload: string): Buffer {
+  return Buffer.concat(Sender.frame(Buffer.from(payload), { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false }));
+}
+
+/**
+ * The TCP socket under a server-side `ws` WebSocket. Writing pre-built frames to it directly is safe here
+ * because permessage-deflate is off, so ws's sender never holds frames back: its own writes and ours reach
+ * the socket in call order, and `bufferedAmount` still counts ours. Returns undefined if a future ws changes
+ * shape (the live tests then fail loudly).
+ */
+export function rawSocketOf(ws: WebSocket): Socket | undefined {
+  const socket = (ws as unknown as { _socket?: Socket })._socket;
+  return socket && typeof socket.write === 'function' ? socket : undefined;
+}
