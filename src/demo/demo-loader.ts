@@ -68,7 +68,7 @@ export class DemoStory {
   }
 
   async #append(entry: DemoEntry): Promise<void> {
-    const { update } = await this.#store.append(demoStoryId, demoInput(entry, this.#idsByRef), `demo-${entry.ref}`);
-    this.#idsByRef.set(entry.ref, update.id);
+    const { id } = await this.#store.append(demoStoryId, demoInput(entry, this.#idsByRef), `demo-${entry.ref}`);
+    this.#idsByRef.set(entry.ref, id);
   }
 }

@@ -45,7 +45,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   // One log line per request, with its id; headers (and so the publisher key) are never logged.
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    const updateId = reply.getHeader('x-update-id');
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}) },
+      'request',
+    );
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);

@@ -19,9 +19,9 @@ export async function ingestRoutes(app: FastifyInstance, { store, authorize }: I
   app.post<{ Params: { story: string } }>('/v1/stories/:story/updates', async (request, reply) => {
     const story = parseStoryId(request.params.story);
     const input = parseOrThrow(UpdateInput, request.body, 'the update');
-    const { created, update } = await store.append(story, input, idempotencyKeyOf(request));
-    request.log.info({ story, id: update.id, kind: update.kind, created }, created ? 'update appended' : 'idempotent repeat');
-    return reply.code(created ? 201 : 200).send(update);
+    const { created, id, json } = await store.append(story, input, idempotencyKeyOf(request));
+    void reply.header('x-update-id', id);
+    return reply.code(created ? 201 : 200).type('application/json; charset=utf-8').send(json);
   });
 
   app.put<{ Params: { story: string } }>('/v1/stories/:story', async (request, reply) => {

@@ -23,9 +23,11 @@ export interface StoryStoreOptions {
 }
 
 export interface AppendResult {
-  /** False when the idempotency key was seen before: `update` is then the first update and nothing was appended. */
+  /** False when the idempotency key was seen before: the result is then the first update and nothing was appended. */
   created: boolean;
-  update: Update;
+  id: string;
+  /** The stored update as served, already serialised (the ingest route sends it as is). */
+  json: string;
 }
 
 /** A raw stream entry as stored: its id and the update JSON without id, story and publishedAt. */
@@ -102,10 +104,10 @@ export class StoryStore {
         { path: 'corrects', message: 'is a correction' },
       ]);
     }
-    if (code === 0) return { created: false, update: toUpdate(story, id!, reply[2]!) };
+    if (code === 0) return { created: false, id: id!, json: updateJson(story, id!, reply[2]!) };
 
     await guardRedis(() => this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', msOf(id!), story));
-    return { created: true, update: toUpdate(story, id!, json) };
+    return { created: true, id: id!, json: updateJson(story, id!, json) };
   }
 
   /** Raw entries after `after` (exclusive; from the start when undefined), oldest first, at most `limit`. */
@@ -232,10 +234,6 @@ export function dataField(fields: readonly string[]): string {
 
 function parseUpdate(story: string, entry: StoredEntry): Update {
   return JSON.parse(updateJson(story, entry.id, entry.data)) as Update;
-}
-
-function toUpdate(story: string, id: string, data: string): Update {
-  return parseUpdate(story, { id, data });
 }
 
 function msOf(id: string): number {
