@@ -1,15 +1,12 @@
 import { z } from 'zod';
+import { storyIdPattern, updateIdPattern } from './ids.js';
 
-/** A story id: lower-case letters, digits and dashes, 1..64 characters, starting with a letter or digit. */
-export const storyIdPattern = /^[a-z0-9][a-z0-9-]{0,63}$/;
+export { compareUpdateIds, publishedAtOf, storyIdPattern, updateIdPattern } from './ids.js';
+
 export const StoryId = z.string().regex(storyIdPattern, 'a story id is 1-64 of a-z, 0-9 and "-", not starting with "-"');
 export type StoryId = z.infer<typeof StoryId>;
 
-/**
- * An update id is the Redis stream entry id `<ms>-<seq>`. Ids are assigned by Redis and strictly
- * increase within a story; clients treat them as opaque, ordered tokens.
- */
-export const updateIdPattern = /^\d{1,20}-\d{1,20}$/;
+/** An update id: the Redis stream entry id `<ms>-<seq>` (see ids.ts). */
 export const UpdateId = z.string().regex(updateIdPattern, 'an update id looks like "1644914400000-0"');
 export type UpdateId = z.infer<typeof UpdateId>;
 
@@ -150,18 +147,3 @@ export const StorySummary = z.object({
   count: z.number().int().nonnegative(),
 });
 export type StorySummary = z.infer<typeof StorySummary>;
-
-/** Compares two update ids in stream order: negative when `a` is older than `b`. */
-export function compareUpdateIds(a: string, b: string): number {
-  const [aMs = '0', aSeq = '0'] = a.split('-');
-  const [bMs = '0', bSeq = '0'] = b.split('-');
-  const ms = BigInt(aMs) - BigInt(bMs);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(aSeq) - BigInt(bSeq);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
-}
-
-/** The time an update was published, read off its id (Redis stamps the id with its clock at XADD). */
-export function publishedAtOf(id: string): string {
-  return new Date(Number(id.slice(0, id.indexOf('-')))).toISOString();
-}

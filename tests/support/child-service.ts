@@ -22,9 +22,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `node dist/main.js` with a key prefix; resolves once it logs that it listens. */
-export async function startChildService(prefix: string, env: Record<string, string> = {}): Promise<ChildService> {
-  const port = await freePort();
+/**
+ * Starts `node dist/main.js` with a key prefix; resolves once it logs that it listens. Pass `port` to listen
+ * on a fixed port (to restart a node where its clients reconnect); otherwise a free one is picked.
+ */
+export async function startChildService(prefix: string, env: Record<string, string> = {}, port?: number): Promise<ChildService> {
+  port ??= await freePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
     env: {
       ...process.env,
