@@ -10,6 +10,7 @@ import { ingestRoutes } from './ingest-routes.js';
 import { useJsonObjectBodies } from './json-body.js';
 import { createPublisherAuth } from './publisher-auth.js';
 import { readRoutes } from './read-routes.js';
+import { webRoutes } from '../web/web-routes.js';
 
 export interface HttpAppOptions {
   store: StoryStore;
@@ -64,5 +65,6 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown });
   await app.register(readRoutes, { store: options.store });
   await app.register(ingestRoutes, { store: options.store, authorize: createPublisherAuth(options.publisherKeys) });
+  await app.register(webRoutes, { store: options.store });
   return app;
 }

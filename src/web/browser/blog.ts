@@ -1,0 +1,198 @@
+/**
+ * Makes the server-rendered live blog page live (bundled to /assets/blog.js). It follows the story from the
+ * page's `data-last-id` with the client library, which delivers each later update once and in order, across
+ * reconnects. New updates go on top while the reader is at the top; a reader who has scrolled down keeps their
+ * place and gets a "N new updates" button instead. Corrections change the text in place. On the index page
+ * (no live blog) it only keeps the times current.
+ */
+import { connect } from '../../client/index.js';
+import type { StoryView, Update, ViewUpdate } from '../../protocol/update.js';
+import { applyCorrection, type CorrectableUpdate } from '../apply-correction.js';
+import { arrangeFeed, keyEvents } from '../feed-tree.js';
+import { excerpt, keyEventHtml, updateContentHtml, updateHtml } from '../render-update.js';
+import { createAnnouncer, elementFromHtml, required, setBadge } from './dom.js';
+import { keepTimesCurrent, refreshTimes } from './times.js';
+
+/** The feed's top may be this far above the viewport and still count as "the reader is at the top". */
+const nearTopSlackPx = 48;
+
+keepTimesCurrent(document);
+const main = document.getElementById('live-blog');
+if (main) startLiveBlog(main);
+
+function startLiveBlog(main: HTMLElement): void {
+  const story = main.dataset.story ?? '';
+  const ended = main.dataset.status === 'ended';
+  const feed = required('feed');
+  const newButton = required<HTMLButtonElement>('new-updates');
+  const badge = required('status-badge');
+  const keyNav = main.querySelector<HTMLElement>('.key-events');
+  const keyList = main.querySelector<HTMLElement>('.key-event-list');
+  const announce = createAnnouncer(required('announcer'));
+  /** Updates received while the reader was scrolled down, oldest first; corrections are folded into them. */
+  let pending: ViewUpdate[] = [];
+
+  const nearTop = (): boolean => feed.getBoundingClientRect().top > -nearTopSlackPx;
+  const has = (id: string): boolean => document.getElementById(`u-${id}`) !== null || pending.some((u) => u.id === id);
+
+  const showPendingButton = (): void => {
+    const count = pending.length;
+    newButton.hidden = count === 0;
+    newButton.textContent = `${count} new update${count === 1 ? '' : 's'}`;
+  };
+
+  /** Inserts one update where it belongs: under the update it replies to, else on top of the feed. */
+  const insert = (update: ViewUpdate): HTMLElement => {
+    const element = elementFromHtml(updateHtml(update));
+    element.classList.add('is-new');
+    const parent = update.inReplyTo === undefined ? null : document.getElementById(`u-${update.inReplyTo}`);
+    if (parent) reactionsOf(parent).append(element);
+    else feed.prepend(element);
+    document.getElementById('feed-empty')?.remove();
+    if (update.key && !update.withdrawn && keyList && keyNav) {
+      keyList.prepend(elementFromHtml(keyEventHtml(update)));
+      refreshTimes(keyList);
+      keyNav.hidden = false;
+    }
+    refreshTimes(element);
+    return element;
+  };
+
+  /** Reveals every pending update; from the button, also moves the reader (and the focus) to the newest one. */
+  const reveal = (moveReader: boolean): void => {
+    const revealed = pending.map(insert);
+    pending = [];
+    showPendingButton();
+    const first = revealed.find((el) => el.parentElement === feed) ? feed.firstElementChild : revealed[0];
+    if (moveReader && first instanceof HTMLElement) {
+      first.scrollIntoView({ block: 'start' });
+      first.focus({ preventScroll: true });
+    }
+  };
+
+  /** A reaction whose place is entirely below the viewport can go in at once: nothing the reader sees moves. */
+  const placeIsBelowViewport = (update: ViewUpdate): boolean => {
+    const parent = update.inReplyTo === undefined ? null : document.getElementById(`u-${update.inReplyTo}`);
+    return parent !== null && parent.getBoundingClientRect().bottom > window.innerHeight;
+  };
+
+  const onUpdate = (update: Update): void => {
+    if (update.kind === 'correction') return onCorrection(update);
+    if (has(update.id)) return;
+    if (pending.length === 0 && (nearTop() || placeIsBelowViewport(update))) {
+      insert(update);
+      announce(`New update: ${excerpt(update, 160)}`);
+    } else {
+      pending.push(update);
+      showPendingButton();
+      announce(`${pending.length} new update${pending.length === 1 ? '' : 's'} above.`);
+    }
+  };
+
+  const onCorrection = (correction: Update): void => {
+    const targetId = correction.corrects;
+    if (targetId === undefined) return;
+    const index = pending.findIndex((u) => u.id === targetId);
+    if (index >= 0) {
+      pending[index] = applyCorrection(pending[index]!, correction);
+      return;
+    }
+    const article = document.getElementById(`u-${targetId}`);
+    if (!article) return;
+    const content = article.querySelector<HTMLElement>(':scope > .update-content');
+    if (!content) return;
+    const current = stateOf(article, content);
+    const next = applyCorrection(current, correction);
+    if (next === current) return;
+    const historyWasOpen = content.querySelector('details')?.open ?? false;
+    const replacement = elementFromHtml(updateContentHtml(next));
+    const details = replacement.querySelector('details');
+    if (details) details.open = historyWasOpen;
+    content.replaceWith(replacement);
+    refreshTimes(replacement);
+    refreshKeyEvent(article, next);
+    announce(correction.retract ? 'An update was withdrawn.' : `An update was corrected: ${correction.note ?? ''}`);
+  };
+
+  const refreshKeyEvent = (article: HTMLElement, next: CorrectableUpdate): void => {
+    const entry = keyList?.querySelector(`li[data-id="${article.dataset.id}"]`);
+    if (!entry) return;
+    if (next.withdrawn) {
+      entry.remove();
+      if (keyNav && keyList?.childElementCount === 0) keyNav.hidden = true;
+      return;
+    }
+    const name = article.querySelector(':scope > .source .source-name')?.textContent ?? undefined;
+    const replacement = elementFromHtml(keyEventHtml({ id: article.dataset.id ?? '', ...next, ...(name ? { source: { name } } : {}) }));
+    entry.replaceWith(replacement);
+    refreshTimes(replacement);
+  };
+
+  const onReset = (view: StoryView): void => {
+    const { top, replies } = arrangeFeed(view.updates);
+    feed.replaceChildren(...top.map((u) => elementFromHtml(updateHtml(u, { repliesOf: (id) => replies.get(id) ?? [] }))));
+    if (keyList && keyNav) {
+      const keys = keyEvents(view.updates);
+      keyList.replaceChildren(...keys.map((u) => elementFromHtml(keyEventHtml(u))));
+      keyNav.hidden = keys.length === 0;
+    }
+    pending = [];
+    showPendingButton();
+    main.dataset.lastId = view.lastId ?? '';
+    refreshTimes(main);
+    announce('The page was reloaded with the latest updates.');
+  };
+
+  newButton.addEventListener('click', () => reveal(true));
+  let scrollQueued = false;
+  window.addEventListener(
+    'scroll',
+    () => {
+      if (scrollQueued || pending.length === 0) return;
+      scrollQueued = true;
+      requestAnimationFrame(() => {
+        scrollQueued = false;
+        if (pending.length > 0 && nearTop()) reveal(false);
+      });
+    },
+    { passive: true },
+  );
+
+  setBadge(badge, 'connecting');
+  const live = connect(location.origin);
+  // Without updates the page has no lastId: "0-0" asks for everything, so nothing published meanwhile is missed.
+  live.follow(story, { since: main.dataset.lastId || '0-0' }, {
+    update: onUpdate,
+    correction: onCorrection,
+    reset: onReset,
+    status: (status) => setBadge(badge, status, status === 'live' && ended ? 'Up to date' : undefined),
+    error: (error) => {
+      if (!error.willRetry && error.code !== 'handler_failed') setBadge(badge, 'offline', 'Not live');
+    },
+  });
+}
+
+/** The reactions group of an update, created on its first reaction. */
+function reactionsOf(article: HTMLElement): HTMLElement {
+  const existing = article.querySelector<HTMLElement>(':scope > .reactions');
+  if (existing) return existing;
+  const group = elementFromHtml('<div class="reactions" role="group" aria-label="Reactions"></div>');
+  article.append(group);
+  return group;
+}
+
+/** What a correction needs to know of a rendered update, read back from its markup. */
+function stateOf(article: HTMLElement, content: HTMLElement): CorrectableUpdate {
+  const text = content.querySelector<HTMLElement>('.update-text');
+  return {
+    publishedAt: article.querySelector<HTMLTimeElement>(':scope > .update-head time')?.dateTime ?? new Date().toISOString(),
+    ...(text?.lang ? { lang: text.lang } : {}),
+    ...(content.querySelector('.withdrawn-text') ? { withdrawn: true } : {}),
+    corrections: [...content.querySelectorAll<HTMLElement>('li[data-correction-id]')].map((li) => ({
+      id: li.dataset.correctionId ?? '',
+      publishedAt: li.querySelector('time')?.dateTime ?? '',
+      note: li.querySelector('.history-note')?.textContent ?? '',
+      ...(li.dataset.retract !== undefined ? { retract: true } : {}),
+    })),
+  };
+}

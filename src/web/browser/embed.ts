@@ -1,0 +1,157 @@
+/**
+ * The partner embed (bundled as a classic script to /embed.js):
+ *
+ *   <script src="https://live.example/embed.js" data-story="russia-troops-2022-02-15" async></script>
+ *
+ * renders the story's latest updates in a `<stoppress-embed>` element after its own script tag, inside a Shadow
+ * DOM root, and keeps them live. The host's `data-state` says "loading", "ready" or "error".
+ * It talks to the origin it was loaded from (the story over CORS, the socket with the partner's Origin, both
+ * checked against ALLOWED_ORIGINS). Attributes: `data-theme` ("light" | "dark", default light), `data-limit`
+ * (updates shown, 1-100, default 20). It is an IIFE, not a module: a partner pastes a plain `<script src>`,
+ * `document.currentScript` exists only for classic scripts, and the bundle's names stay out of the page's globals.
+ */
+import { connect } from '../../client/index.js';
+import type { StoryView, Update, ViewUpdate } from '../../protocol/update.js';
+import { applyCorrection } from '../apply-correction.js';
+import { escapeHtml } from '../escape.js';
+import { excerpt, updateHtml } from '../render-update.js';
+import { compareUpdateIds } from '../../protocol/ids.js';
+import { createAnnouncer, elementFromHtml, setBadge } from './dom.js';
+import { embedCss } from './embed-styles.js';
+import { keepTimesCurrent, refreshTimes } from './times.js';
+
+/** @default 20 */
+const defaultLimit = 20;
+const maxLimit = 100;
+
+mountEmbed();
+
+function mountEmbed(): void {
+  const script = ownScriptTag();
+  if (!script) return;
+  script.dataset.stoppressMounted = '';
+  const story = script.dataset.story ?? '';
+  const origin = new URL(script.src, location.href).origin;
+  const theme = script.dataset.theme === 'dark' ? 'dark' : 'light';
+  const parsedLimit = Number.parseInt(script.dataset.limit ?? '', 10);
+  const limit = Number.isFinite(parsedLimit) ? Math.min(maxLimit, Math.max(1, parsedLimit)) : defaultLimit;
+  const pageUrl = `${origin}/stories/${encodeURIComponent(story)}`;
+
+  // A custom element name rather than a div: the partner's element rules (div, section…) do not reach the host.
+  const host = document.createElement('stoppress-embed');
+  host.dataset.story = story;
+  host.dataset.theme = theme;
+  host.dataset.state = 'loading';
+  script.after(host);
+  const root = host.attachShadow({ mode: 'open' });
+  adoptStyles(root);
+  root.append(
+    elementFromHtml(
+      `<section class="sp" data-state="loading" aria-label="Live updates">` +
+        `<header class="sp-head"><span class="sp-live">Live</span><a class="sp-title" href="${escapeHtml(pageUrl)}" target="_blank" rel="noopener">Live updates</a>` +
+        `<span class="status-badge" data-status="connecting"><span class="status-dot" aria-hidden="true"></span><span class="status-text">Connecting…</span></span></header>` +
+        `<p class="sp-state" role="status">Loading live updates…</p>` +
+        `<div class="sp-feed"></div>` +
+        `<footer class="sp-foot"><a href="${escapeHtml(pageUrl)}" target="_blank" rel="noopener">Full coverage</a><span>Live updates by Stoppress</span></footer>` +
+        `<div class="visually-hidden" aria-live="polite"></div>` +
+        `</section>`,
+    ),
+  );
+  const section = root.querySelector<HTMLElement>('.sp')!;
+  const title = root.querySelector<HTMLElement>('.sp-title')!;
+  const state = root.querySelector<HTMLElement>('.sp-state')!;
+  const feed = root.querySelector<HTMLElement>('.sp-feed')!;
+  const badge = root.querySelector<HTMLElement>('.status-badge')!;
+  const announce = createAnnouncer(root.querySelector<HTMLElement>('[aria-live]')!);
+  /** Newest first, at most `limit`. */
+  let items: ViewUpdate[] = [];
+
+  const setState = (next: 'loading' | 'ready' | 'error', message = ''): void => {
+    section.dataset.state = next;
+    host.dataset.state = next;
+    state.textContent = message;
+  };
+
+  const render = (newId?: string): void => {
+    feed.replaceChildren(
+      ...items.map((u) => {
+        const element = elementFromHtml(updateHtml(u, { permalinkBase: pageUrl }));
+        if (u.id === newId) element.classList.add('is-new');
+        return element;
+      }),
+    );
+    refreshTimes(feed);
+    if (items.length === 0) setState('ready', 'No updates yet.');
+  };
+
+  const show = (view: StoryView): void => {
+    items = view.updates.sort((a, b) => compareUpdateIds(b.id, a.id)).slice(0, limit);
+    title.textContent = view.title ?? story;
+    section.setAttribute('aria-label', `Live updates: ${view.title ?? story}`);
+    setState('ready');
+    render();
+  };
+
+  const onUpdate = (update: Update): void => {
+    if (update.kind === 'correction') return onCorrection(update);
+    if (items.some((u) => u.id === update.id)) return;
+    items = [update, ...items].slice(0, limit);
+    setState('ready');
+    render(update.id);
+    announce(`New update: ${excerpt(update, 160)}`);
+  };
+
+  const onCorrection = (correction: Update): void => {
+    const index = items.findIndex((u) => u.id === correction.corrects);
+    if (index < 0) return;
+    items[index] = applyCorrection(items[index]!, correction);
+    render();
+    announce(correction.retract ? 'An update was withdrawn.' : 'An update was corrected.');
+  };
+
+  fetch(`${origin}/v1/stories/${encodeURIComponent(story)}`, { headers: { accept: 'application/json' } })
+    .then(async (response) => {
+      if (!response.ok) throw new Error(`the story answered ${response.status}`);
+      return (await response.json()) as StoryView;
+    })
+    .then((view) => {
+      show(view);
+      keepTimesCurrent(root);
+      const live = connect(origin);
+      live.follow(story, { since: view.lastId ?? '0-0' }, {
+        update: onUpdate,
+        correction: onCorrection,
+        reset: show,
+        status: (status) => setBadge(badge, status),
+        error: (error) => {
+          if (!error.willRetry && error.code !== 'handler_failed') setBadge(badge, 'offline', 'Not live');
+        },
+      });
+    })
+    .catch(() => {
+      // A refused origin (CORS), an unknown story or an unreachable service all end here; details are in the
+      // browser's network panel, and the partner's page is left alone.
+      setBadge(badge, 'offline', 'Unavailable');
+      setState('error', 'Live updates are not available on this page right now.');
+    });
+}
+
+/** This script's tag: `currentScript` while it runs synchronously; for async loads, the first embed tag not yet mounted. */
+function ownScriptTag(): HTMLScriptElement | null {
+  const current = document.currentScript;
+  if (current instanceof HTMLScriptElement && current.dataset.story !== undefined && current.dataset.stoppressMounted === undefined) return current;
+  return document.querySelector<HTMLScriptElement>('script[src$="embed.js"][data-story]:not([data-stoppress-mounted])');
+}
+
+/** Constructable stylesheets where supported (no `<style>` element, so a partner's strict style-src does not block them). */
+function adoptStyles(root: ShadowRoot): void {
+  if ('adoptedStyleSheets' in root && typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(embedCss);
+    root.adoptedStyleSheets = [sheet];
+    return;
+  }
+  const style = document.createElement('style');
+  style.textContent = embedCss;
+  root.append(style);
+}

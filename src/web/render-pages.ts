@@ -1,0 +1,205 @@
+import type { StorySummary, StoryView } from '../protocol/update.js';
+import { escapeHtml, jsonForScript } from './escape.js';
+import { arrangeFeed, keyEvents } from './feed-tree.js';
+import { liveBlogJsonLd } from './live-blog-json-ld.js';
+import { keyEventHtml, timeHtml, updateHtml } from './render-update.js';
+
+/**
+ * Server-rendered pages. No inline script and no style attribute anywhere (the CSP forbids both): behaviour
+ * comes from /assets/*.js, looks from /assets/*.css; the JSON-LD block is data, not script.
+ */
+
+interface LayoutOptions {
+  title: string;
+  description?: string;
+  stylesheet: string;
+  /** A module script under /assets/. */
+  script?: string;
+  headExtra?: string;
+  bodyClass: string;
+  body: string;
+}
+
+function layout(o: LayoutOptions): string {
+  return (
+    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n' +
+    `<title>${escapeHtml(o.title)}</title>\n` +
+    (o.description ? `<meta name="description" content="${escapeHtml(o.description)}">\n` : '') +
+    '<link rel="icon" href="/favicon.svg" type="image/svg+xml">\n' +
+    `<link rel="stylesheet" href="${o.stylesheet}">\n` +
+    (o.headExtra ?? '') +
+    (o.script ? `<script type="module" src="${o.script}"></script>\n` : '') +
+    `</head>\n<body class="${o.bodyClass}">\n${o.body}\n</body>\n</html>\n`
+  );
+}
+
+const siteHeader = (badge: string): string =>
+  `<header class="site-header"><div class="site-header-inner"><a class="brand" href="/">Stoppress</a>${badge}</div></header>`;
+
+/** The live blog page: readable without JavaScript; /assets/blog.js makes it live from `data-last-id`. */
+export function blogPage(view: StoryView, pageUrl: string): string {
+  const { top, replies } = arrangeFeed(view.updates);
+  const repliesOf = (id: string) => replies.get(id) ?? [];
+  const keys = keyEvents(view.updates);
+  const title = view.title ?? view.story;
+  const ended = view.status === 'ended';
+  const started = view.coverageStartTime ?? view.updates[0]?.publishedAt;
+  const coverage = [
+    ended ? '<span class="story-state story-state-ended">Ended</span>' : '<span class="story-state story-state-live">Live</span>',
+    started ? `<span>Coverage from ${timeHtml(started, 'absolute')}</span>` : '',
+    ended && view.coverageEndTime ? `<span>to ${timeHtml(view.coverageEndTime, 'absolute')}</span>` : '',
+  ].join(' ');
+  const badge =
+    '<span class="status-badge" id="status-badge" data-status="static" role="status" aria-live="polite"><span class="status-dot" aria-hidden="true"></span><span class="status-text">Not live</span></span>';
+  const body =
+    siteHeader(badge) +
+    '<a class="skip-link" href="#feed">Skip to updates</a>' +
+    `<main class="live-blog" id="live-blog" data-story="${escapeHtml(view.story)}" data-last-id="${escapeHtml(view.lastId ?? '')}" data-status="${ended ? 'ended' : 'live'}">` +
+    '<header class="story-header">' +
+    `<p class="story-meta">${coverage}</p>` +
+    `<h1 class="headline">${escapeHtml(title)}</h1>` +
+    (view.summary ? `<p class="summary">${escapeHtml(view.summary)}</p>` : '') +
+    '</header>' +
+    `<nav class="key-events" aria-labelledby="key-events-title"${keys.length === 0 ? ' hidden' : ''}>` +
+    `<h2 id="key-events-title">Key events</h2><ol class="key-event-list">${keys.map(keyEventHtml).join('')}</ol></nav>` +
+    '<section class="updates" aria-labelledby="updates-title">' +
+    '<h2 id="updates-title" class="updates-title">Latest updates</h2>' +
+    '<div class="new-updates-bar"><button type="button" class="new-updates" id="new-updates" hidden>New updates</button></div>' +
+    `<div class="feed" id="feed">${top.map((u) => updateHtml(u, { repliesOf })).join('')}</div>` +
+    (top.length === 0 ? '<p class="feed-empty" id="feed-empty">No updates yet.</p>' : '') +
+    '</section>' +
+    '<div class="visually-hidden" id="announcer" aria-live="polite" aria-atomic="false"></div>' +
+    '</main>' +
+    '<footer class="site-footer"><p>Times are shown in your time zone when JavaScript is on, in UTC otherwise.</p></footer>';
+  return layout({
+    title: `${title} · Live`,
+    description: view.summary,
+    stylesheet: '/assets/blog.css',
+    script: '/assets/blog.js',
+    headExtra:
+      `<link rel="canonical" href="${escapeHtml(pageUrl)}">\n` +
+      `<meta property="og:title" content="${escapeHtml(title)}">\n` +
+      `<script type="application/ld+json">${jsonForScript(liveBlogJsonLd(view, pageUrl))}</script>\n`,
+    bodyClass: 'page-blog',
+    body,
+  });
+}
+
+/** `GET /`: live stories first, then the others. */
+export function indexPage(stories: readonly StorySummary[]): string {
+  const item = (s: StorySummary): string =>
+    `<li class="story-card"><a href="/stories/${escapeHtml(s.story)}"><span class="story-card-title">${escapeHtml(s.title ?? s.story)}</span></a>` +
+    `<span class="story-card-meta">${s.status === 'live' ? '<span class="story-state story-state-live">Live</span> ' : ''}${s.count} update${s.count === 1 ? '' : 's'}` +
+    `${s.updatedAt ? ` · last ${timeHtml(s.updatedAt, 'relative')}` : ''}</span></li>`;
+  const live = stories.filter((s) => s.status === 'live');
+  const other = stories.filter((s) => s.status !== 'live');
+  const section = (id: string, title: string, list: readonly StorySummary[], empty: string): string =>
+    `<section aria-labelledby="${id}"><h2 id="${id}">${title}</h2>` +
+    (list.length === 0 ? `<p class="feed-empty">${empty}</p>` : `<ul class="story-list">${list.map(item).join('')}</ul>`) +
+    '</section>';
+  const body =
+    siteHeader('') +
+    '<main class="index">' +
+    '<h1 class="headline">Live coverage</h1>' +
+    section('live-title', 'Live now', live, 'No story is live right now.') +
+    (other.length > 0 ? section('other-title', 'Earlier coverage', other, '') : '') +
+    '<p class="index-foot"><a href="/desk">Newsroom desk</a></p>' +
+    '</main>';
+  // The index only needs relative times refreshed: blog.js does that and finds no live blog to follow.
+  return layout({ title: 'Stoppress · Live coverage', stylesheet: '/assets/blog.css', script: '/assets/blog.js', bodyClass: 'page-index', body });
+}
+
+/** `GET /desk`: the shell; /assets/desk.js does the rest (it needs the publisher key, which only the browser holds). */
+export function deskPage(): string {
+  const field = (id: string, label: string, control: string, hint = ''): string =>
+    `<div class="field" data-field="${id}"><label for="${id}">${label}</label>${hint ? `<p class="hint" id="${id}-hint">${hint}</p>` : ''}${control}<p class="field-error" id="${id}-error" data-error-for="${id}"></p></div>`;
+  const input = (id: string, name: string, attrs = ''): string =>
+    `<input id="${id}" name="${name}" aria-describedby="${id}-error" ${attrs}>`;
+
+  const keyPanel =
+    '<section class="panel key-panel" id="key-panel" aria-labelledby="key-title">' +
+    '<h1 id="key-title">Newsroom desk</h1>' +
+    '<form id="key-form" novalidate>' +
+    field('key-input', 'Publisher key', input('key-input', 'key', 'type="password" autocomplete="off" spellcheck="false" required'), 'Paste it once: it stays in this browser tab only (sessionStorage) and is sent with each publish.') +
+    '<button type="submit" class="primary">Open the desk</button>' +
+    '</form></section>';
+
+  const storyForm =
+    '<details class="new-story" id="new-story"><summary>New story</summary>' +
+    '<form id="story-form" novalidate>' +
+    field('story-id', 'Story id', input('story-id', 'story', 'required pattern="[a-z0-9][a-z0-9-]{0,63}" autocomplete="off" spellcheck="false"'), 'a-z, 0-9 and "-"') +
+    field('story-title', 'Title', input('story-title', 'title', 'required autocomplete="off"')) +
+    field('story-summary', 'Summary', '<textarea id="story-summary" name="summary" rows="3" aria-describedby="story-summary-error"></textarea>') +
+    field('story-status', 'Status', '<select id="story-status" name="status" aria-describedby="story-status-error"><option value="live">Live</option><option value="ended">Ended</option></select>') +
+    '<p class="form-error" id="story-form-error" role="alert"></p>' +
+    '<button type="submit" class="primary">Save story</button>' +
+    '</form></details>';
+
+  const publishForm =
+    '<form id="publish-form" class="publish-form" novalidate aria-labelledby="publish-title">' +
+    '<h2 id="publish-title">Publish</h2>' +
+    '<fieldset class="kind"><legend>Kind</legend>' +
+    '<label><input type="radio" name="kind" value="statement" checked> Statement</label>' +
+    '<label><input type="radio" name="kind" value="reaction"> Reaction</label></fieldset>' +
+    field('f-inReplyTo', 'In reply to', '<select id="f-inReplyTo" name="inReplyTo" aria-describedby="f-inReplyTo-error" disabled><option value="">(choose an update)</option></select>') +
+    '<div class="field-row">' +
+    field('f-source-name', 'Source name', input('f-source-name', 'sourceName', 'autocomplete="off"')) +
+    field('f-source-role', 'Role', input('f-source-role', 'sourceRole', 'autocomplete="off"')) +
+    field('f-source-org', 'Organisation', input('f-source-org', 'sourceOrg', 'autocomplete="off"')) +
+    '</div>' +
+    field('f-occurredAt', 'Said or happened at', input('f-occurredAt', 'occurredAt', 'type="datetime-local" step="60"'), 'Your local time; it follows the clock until you change it.') +
+    field('f-text', 'Text', '<textarea id="f-text" name="text" rows="5" aria-describedby="f-text-error"></textarea>') +
+    '<label class="checkbox"><input type="checkbox" id="f-key" name="key"> Key event</label>' +
+    '<p class="form-error" id="publish-form-error" role="alert"></p>' +
+    '<p class="form-ok" id="publish-form-ok" role="status"></p>' +
+    '<button type="submit" class="primary" id="publish-button">Publish</button>' +
+    '</form>';
+
+  const correctDialog =
+    '<dialog id="correct-dialog" class="correct-dialog" aria-labelledby="correct-title">' +
+    '<form id="correct-form" novalidate>' +
+    '<h2 id="correct-title">Correct an update</h2>' +
+    '<p class="hint" id="correct-target"></p>' +
+    field('c-text', 'Corrected text', '<textarea id="c-text" name="text" rows="6" aria-describedby="c-text-error"></textarea>') +
+    '<label class="checkbox"><input type="checkbox" id="c-retract" name="retract"> Withdraw the update instead</label>' +
+    field('c-note', 'Note for readers', '<textarea id="c-note" name="note" rows="2" aria-describedby="c-note-error"></textarea>', 'Shown under the update, e.g. "An earlier version misspelled the name."') +
+    '<p class="form-error" id="correct-form-error" role="alert"></p>' +
+    '<div class="dialog-buttons"><button type="submit" class="primary" id="correct-button">Publish correction</button><button type="button" id="correct-cancel">Cancel</button></div>' +
+    '</form></dialog>';
+
+  const desk =
+    '<div class="desk" id="desk" hidden>' +
+    '<nav class="stories-pane" aria-labelledby="stories-title"><h2 id="stories-title">Stories</h2>' +
+    '<ul class="desk-story-list" id="story-list"></ul>' +
+    storyForm +
+    '</nav>' +
+    '<main class="story-pane" id="story-pane" aria-labelledby="story-heading">' +
+    '<header class="story-pane-head"><h1 id="story-heading">Pick or create a story</h1><a id="story-link" class="story-link" hidden>Reader page</a></header>' +
+    '<div id="story-work" class="story-work" hidden>' +
+    publishForm +
+    '<section class="desk-feed-section" aria-labelledby="desk-feed-title"><h2 id="desk-feed-title">Updates</h2><div class="feed desk-feed" id="desk-feed"></div></section>' +
+    '</div></main></div>';
+
+  const badge =
+    '<span class="status-badge" id="status-badge" data-status="static" role="status"><span class="status-dot" aria-hidden="true"></span><span class="status-text">Not connected</span></span>' +
+    '<button type="button" class="link-button" id="forget-key" hidden>Forget key</button>';
+  const body =
+    siteHeader(badge) +
+    '<noscript><p class="panel">The desk needs JavaScript.</p></noscript>' +
+    '<div class="desk-root" id="desk-root">' +
+    keyPanel +
+    desk +
+    correctDialog +
+    '</div>';
+  return layout({ title: 'Stoppress · Desk', stylesheet: '/assets/desk.css', script: '/assets/desk.js', bodyClass: 'page-desk', body });
+}
+
+/** An error page (404 for unknown stories, 503 when Redis is away). */
+export function errorPage(status: number, message: string): string {
+  const heading = status === 404 ? 'Not found' : status >= 500 ? 'Temporarily unavailable' : 'Something went wrong';
+  const body =
+    siteHeader('') +
+    `<main class="index"><h1 class="headline">${heading}</h1><p>${escapeHtml(message)}</p><p><a href="/">All live coverage</a></p></main>`;
+  return layout({ title: `Stoppress · ${heading}`, stylesheet: '/assets/blog.css', bodyClass: 'page-error', body });
+}

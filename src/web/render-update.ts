@@ -1,0 +1,141 @@
+import type { Source, ViewUpdate } from '../protocol/update.js';
+import type { CorrectableUpdate } from './apply-correction.js';
+import { escapeHtml, safeHttpUrl } from './escape.js';
+
+/**
+ * HTML of one update and its parts, as strings built with `escapeHtml`. Shared by the server-rendered pages
+ * and the browser bundles, so an update inserted live has exactly the markup of a server-rendered one.
+ * Every piece of newsroom text goes through `escapeHtml`; nothing else is interpolated but ids (which match
+ * `<ms>-<seq>`) and fixed strings.
+ */
+
+const utcFormat = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  timeZone: 'UTC',
+});
+
+/** A time as the server writes it ("15 Feb 2022, 07:50 UTC"); the browser rewrites it in the reader's locale and zone. */
+export function formatUtc(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso : `${utcFormat.format(ms)} UTC`;
+}
+
+/**
+ * A `<time>` element. `relative` ones are shown by the browser as "4 min ago" (refreshed) with the absolute time as
+ * their title; `absolute` ones as a date and time in the reader's zone.
+ */
+export function timeHtml(iso: string, mode: 'relative' | 'absolute', className = ''): string {
+  const cls = className ? ` class="${escapeHtml(className)}"` : '';
+  return `<time${cls} datetime="${escapeHtml(iso)}" data-time="${mode}">${escapeHtml(formatUtc(iso))}</time>`;
+}
+
+/** "Name, role, org" with a link when the source has an http(s) URL. */
+export function sourceHtml(source: Source): string {
+  const href = safeHttpUrl(source.url);
+  const name = href
+    ? `<a class="source-name" href="${escapeHtml(href)}" rel="nofollow noopener noreferrer">${escapeHtml(source.name)}</a>`
+    : `<span class="source-name">${escapeHtml(source.name)}</span>`;
+  const detail = [source.role, source.org].filter((part): part is string => typeof part === 'string' && part.length > 0);
+  return detail.length === 0 ? name : `${name}<span class="source-detail">, ${detail.map(escapeHtml).join(', ')}</span>`;
+}
+
+/** Paragraphs of newsroom text: blank lines split paragraphs, single newlines become line breaks. */
+export function textHtml(text: string): string {
+  return text
+    .split(/\r?\n\s*\r?\n/)
+    .map((paragraph) => paragraph.trim())
+    .filter((paragraph) => paragraph.length > 0)
+    .map((paragraph) => `<p>${escapeHtml(paragraph).replace(/\r?\n/g, '<br>')}</p>`)
+    .join('');
+}
+
+/**
+ * The part of an update that a correction changes: its (corrected) text or the withdrawn notice, then the
+ * "Corrected" mark with the latest note and the correction history in a `<details>`.
+ */
+export function updateContentHtml(update: CorrectableUpdate): string {
+  const lang = update.lang ? ` lang="${escapeHtml(update.lang)}"` : '';
+  const body = update.withdrawn
+    ? '<p class="withdrawn-text">This update has been withdrawn.</p>'
+    : `<div class="update-text"${lang}>${textHtml(update.text ?? '')}</div>`;
+  return `<div class="update-content">${body}${correctionHtml(update)}</div>`;
+}
+
+function correctionHtml(update: CorrectableUpdate): string {
+  const corrections = update.corrections ?? [];
+  const latest = corrections.at(-1);
+  if (!latest) return '';
+  const mark = update.withdrawn ? 'Withdrawn' : 'Corrected';
+  const history = [
+    `<li>First published ${timeHtml(update.publishedAt, 'absolute')}</li>`,
+    ...corrections.map(
+      (c) =>
+        `<li data-correction-id="${escapeHtml(c.id)}"${c.retract ? ' data-retract=""' : ''}>${c.retract ? 'Withdrawn' : 'Corrected'} ${timeHtml(c.publishedAt, 'absolute')}: ` +
+        `<span class="history-note">${escapeHtml(c.note)}</span></li>`,
+    ),
+  ].join('');
+  return (
+    `<aside class="correction" data-state="${update.withdrawn ? 'withdrawn' : 'corrected'}" aria-label="${mark}">` +
+    `<p class="correction-head"><span class="corrected-mark">${mark}</span> ${timeHtml(latest.publishedAt, 'relative')}</p>` +
+    `<p class="correction-note">${escapeHtml(latest.note)}</p>` +
+    `<details class="correction-history"><summary>Correction history (${corrections.length})</summary><ol>${history}</ol></details>` +
+    '</aside>'
+  );
+}
+
+/** Options of `updateHtml`. */
+export interface UpdateHtmlOptions {
+  /** Reactions of an update, oldest first (rendered nested, recursively). */
+  repliesOf?: (id: string) => readonly ViewUpdate[];
+  /** Extra HTML appended to the update's header (the desk's buttons). Must be trusted markup. */
+  actionsHtml?: (update: ViewUpdate) => string;
+  /** Prefix of the permalink (`<page>#u-<id>`): the embed links to the service's page, not the partner's. @default "" */
+  permalinkBase?: string;
+}
+
+/** One update as an `<article>`, with its reactions nested in a `.reactions` group. */
+export function updateHtml(update: ViewUpdate, options: UpdateHtmlOptions = {}): string {
+  const replies = options.repliesOf?.(update.id) ?? [];
+  const flags = [
+    update.key ? '<span class="flag flag-key">Key event</span>' : '',
+    update.kind === 'reaction' ? '<span class="flag flag-reaction">Reaction</span>' : '',
+  ].join('');
+  const source = update.source
+    ? `<p class="source">${sourceHtml(update.source)}<span class="said"> · ${timeHtml(update.occurredAt, 'absolute')}</span></p>`
+    : '';
+  const reactions =
+    replies.length > 0
+      ? `<div class="reactions" role="group" aria-label="Reactions">${replies.map((r) => updateHtml(r, options)).join('')}</div>`
+      : '';
+  const id = escapeHtml(update.id);
+  return (
+    `<article class="update" id="u-${id}" data-id="${id}" data-kind="${escapeHtml(update.kind)}"${update.key ? ' data-key=""' : ''} tabindex="-1">` +
+    `<header class="update-head">${flags}<a class="permalink" href="${escapeHtml(options.permalinkBase ?? '')}#u-${id}">${timeHtml(update.publishedAt, 'relative')}</a>${options.actionsHtml?.(update) ?? ''}</header>` +
+    source +
+    updateContentHtml(update) +
+    reactions +
+    '</article>'
+  );
+}
+
+/** What an excerpt or a key-event entry needs of an update. */
+export type ExcerptSource = Pick<ViewUpdate, 'id' | 'publishedAt' | 'text' | 'withdrawn'> & { source?: Pick<Source, 'name'> | undefined };
+
+/** A plain-text excerpt of an update, for key-event links, announcements and JSON-LD headlines. */
+export function excerpt(update: ExcerptSource, maxChars: number, withSource = true): string {
+  const text = update.withdrawn ? 'Withdrawn update' : (update.text ?? '').replace(/\s+/g, ' ').trim();
+  // "Boris Johnson: Boris Johnson says…" reads badly: the name is left out when the text starts with it.
+  const who = withSource && update.source && !text.startsWith(update.source.name) ? `${update.source.name}: ` : '';
+  const full = `${who}${text}`;
+  return full.length <= maxChars ? full : `${full.slice(0, maxChars - 1).trimEnd()}…`;
+}
+
+/** One entry of the key-events list: a link to the update. */
+export function keyEventHtml(update: ExcerptSource): string {
+  const id = escapeHtml(update.id);
+  return `<li data-id="${id}"><a href="#u-${id}">${timeHtml(update.publishedAt, 'absolute')}<span class="key-excerpt">${escapeHtml(excerpt(update, 140))}</span></a></li>`;
+}
