@@ -1,7 +1,8 @@
 import type { ClientFrame, SubscribedFrame } from '../protocol/live-messages.js';
 import type { StoryView, Update, ViewUpdate } from '../protocol/update.js';
-import { LiveClientError, type FollowHandlers, type LiveStatus } from './types.js';
+import { applyCorrection } from '../protocol/corrections.js';
 import { compareUpdateIds } from '../protocol/ids.js';
+import { LiveClientError, type FollowHandlers, type LiveStatus } from './types.js';
 
 /**
  * Where one story's subscription stands on the current socket:
@@ -153,24 +154,11 @@ export class StoryFollow {
     this.#resetBuffer = undefined;
   }
 
-  /** Applies a correction to its kept target, as the server's fold does; returns the folded target. */
+  /** Applies a correction to its kept target (the same rule as the story view); returns the folded target. */
   #fold(correction: Update): ViewUpdate | undefined {
     const previous = correction.corrects === undefined ? undefined : this.#kept.get(correction.corrects);
     if (!previous) return undefined;
-    const target: ViewUpdate = {
-      ...previous,
-      corrections: [
-        ...(previous.corrections ?? []),
-        { id: correction.id, note: correction.note ?? '', publishedAt: correction.publishedAt, ...(correction.retract ? { retract: true } : {}) },
-      ],
-    };
-    if (correction.retract) {
-      target.withdrawn = true;
-      delete target.text;
-    } else {
-      delete target.withdrawn;
-      target.text = correction.text;
-    }
+    const target = applyCorrection(previous, correction);
     this.#kept.set(target.id, target);
     return target;
   }

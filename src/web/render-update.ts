@@ -1,5 +1,5 @@
 import type { Source, ViewUpdate } from '../protocol/update.js';
-import type { CorrectableUpdate } from './apply-correction.js';
+import type { CorrectableUpdate } from '../protocol/corrections.js';
 import { escapeHtml, safeHttpUrl } from './escape.js';
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { StoryView, Update, ViewUpdate } from '../../src/protocol/update.js';
 import { foldCorrections } from '../../src/store/fold.js';
-import { applyCorrection } from '../../src/web/apply-correction.js';
+import { applyCorrection } from '../../src/protocol/corrections.js';
 import { escapeHtml, jsonForScript, safeHttpUrl } from '../../src/web/escape.js';
 import { arrangeFeed, keyEvents } from '../../src/web/feed-tree.js';
 import { jsonLdUpdateLimit, liveBlogJsonLd } from '../../src/web/live-blog-json-ld.js';

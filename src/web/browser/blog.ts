@@ -7,7 +7,7 @@
  */
 import { connect } from '../../client/index.js';
 import type { StoryView, Update, ViewUpdate } from '../../protocol/update.js';
-import { applyCorrection, type CorrectableUpdate } from '../apply-correction.js';
+import { applyCorrection, type CorrectableUpdate } from '../../protocol/corrections.js';
 import { arrangeFeed, keyEvents } from '../feed-tree.js';
 import { excerpt, keyEventHtml, updateContentHtml, updateHtml } from '../render-update.js';
 import { createAnnouncer, elementFromHtml, required, setBadge } from './dom.js';

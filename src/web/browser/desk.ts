@@ -7,7 +7,7 @@
  */
 import { connect } from '../../client/index.js';
 import type { StorySummary, StoryView, Update, ViewUpdate } from '../../protocol/update.js';
-import { applyCorrection } from '../apply-correction.js';
+import { applyCorrection } from '../../protocol/corrections.js';
 import { escapeHtml } from '../escape.js';
 import { arrangeFeed } from '../feed-tree.js';
 import { excerpt, updateHtml } from '../render-update.js';

@@ -12,7 +12,7 @@
  */
 import { connect } from '../../client/index.js';
 import type { StoryView, Update, ViewUpdate } from '../../protocol/update.js';
-import { applyCorrection } from '../apply-correction.js';
+import { applyCorrection } from '../../protocol/corrections.js';
 import { escapeHtml } from '../escape.js';
 import { excerpt, updateHtml } from '../render-update.js';
 import { compareUpdateIds } from '../../protocol/ids.js';
