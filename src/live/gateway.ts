@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { closeCodes } from '../protocol/errors.js';
 import type { StoryStore } from '../store/story-store.js';
 import type { Hub } from './hub.js';
+import { Heartbeat } from './heartbeat.js';
 import { LiveConnection } from './live-connection.js';
 
 export interface GatewayOptions {
@@ -33,12 +34,13 @@ export class Gateway {
   readonly #wss: WebSocketServer;
   readonly #connections = new Map<WebSocket, LiveConnection>();
   readonly #log: Logger;
-  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #heartbeat: Heartbeat<LiveConnection>;
   #closing = false;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'live' });
+    this.#heartbeat = new Heartbeat(options.heartbeatMs);
     this.#wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -50,10 +52,7 @@ export class Gateway {
   /** Takes over `upgrade` requests of `server` and starts the heartbeat. */
   attach(server: Server): void {
     server.on('upgrade', this.#serverOnUpgrade);
-    this.#heartbeat = setInterval(() => {
-      for (const connection of this.#connections.values()) connection.heartbeat();
-    }, this.#options.heartbeatMs);
-    this.#heartbeat.unref();
+    this.#heartbeat.start();
   }
 
   get connectionCount(): number {
@@ -63,7 +62,7 @@ export class Gateway {
   /** Refuses new sockets and closes every open one with 1001, so clients resume on another node. */
   closeAll(): void {
     this.#closing = true;
-    clearInterval(this.#heartbeat);
+    this.#heartbeat.stop();
     for (const connection of this.#connections.values()) connection.close(closeCodes.goingAway, 'server shutting down: reconnect and resume with since');
   }
 
@@ -99,8 +98,13 @@ export class Gateway {
 
   #accept(ws: WebSocket): void {
     const { hub, store, maxSubscriptions, maxBufferedBytes } = this.#options;
-    this.#connections.set(ws, new LiveConnection(ws, hub, store, this.#log, { maxSubscriptions, maxBufferedBytes }));
-    ws.once('close', () => this.#connections.delete(ws));
+    const connection = new LiveConnection(ws, hub, store, this.#log, { maxSubscriptions, maxBufferedBytes });
+    this.#connections.set(ws, connection);
+    this.#heartbeat.add(connection);
+    ws.once('close', () => {
+      this.#connections.delete(ws);
+      this.#heartbeat.remove(connection);
+    });
   }
 }
 
