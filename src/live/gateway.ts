@@ -6,7 +6,7 @@ import { closeCodes } from '../protocol/errors.js';
 import type { StoryStore } from '../store/story-store.js';
 import type { Hub } from './hub.js';
 import { Heartbeat } from './heartbeat.js';
-import { LiveConnection } from './live-connection.js';
+import { LiveConnection, type ConnectionContext } from './live-connection.js';
 
 export interface GatewayOptions {
   hub: Hub;
@@ -35,12 +35,24 @@ export class Gateway {
   readonly #connections = new Map<WebSocket, LiveConnection>();
   readonly #log: Logger;
   readonly #heartbeat: Heartbeat<LiveConnection>;
+  readonly #connectionContext: ConnectionContext;
   #closing = false;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
     this.#log = options.logger.child({ component: 'live' });
     this.#heartbeat = new Heartbeat(options.heartbeatMs);
+    this.#connectionContext = {
+      hub: options.hub,
+      store: options.store,
+      log: this.#log,
+      maxSubscriptions: options.maxSubscriptions,
+      maxBufferedBytes: options.maxBufferedBytes,
+      maxPendingBytes: options.maxBufferedBytes,
+      backlogPageSize: 200,
+      maxBadFrames: 20,
+      badFrameWindowMs: 10_000,
+    };
     this.#wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -97,8 +109,7 @@ export class Gateway {
   }
 
   #accept(ws: WebSocket): void {
-    const { hub, store, maxSubscriptions, maxBufferedBytes } = this.#options;
-    const connection = new LiveConnection(ws, hub, store, this.#log, { maxSubscriptions, maxBufferedBytes });
+    const connection = new LiveConnection(ws, this.#connectionContext);
     this.#connections.set(ws, connection);
     this.#heartbeat.add(connection);
     ws.once('close', () => {

@@ -2,50 +2,62 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { closeCodes, StoppressError, type ErrorCode } from '../protocol/errors.js';
 import { ClientFrame, type ErrorFrame } from '../protocol/live-messages.js';
-import type { StoryStore } from '../store/story-store.js';
 import { rawSocketOf } from './frame.js';
-import type { Hub } from './hub.js';
-import { StorySubscription, type SubscriptionSink } from './subscription.js';
+import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 
-export interface LiveConnectionOptions {
-  /** Stories one socket may follow at once. @default 100 */
-  maxSubscriptions: number;
-  /** Unsent bytes a socket may hold before it is closed with 1013. @default 1048576 */
-  maxBufferedBytes: number;
-  /** Bad frames tolerated per window before the socket is closed with 1008. @default 20 */
-  maxBadFrames?: number;
-  /** @default 10000 */
-  badFrameWindowMs?: number;
+/** What every connection of a gateway shares (one object, so that a connection stays small). */
+export interface ConnectionContext extends SubscriptionContext {
+  readonly log: Logger;
+  /** Stories one socket may follow at once. */
+  readonly maxSubscriptions: number;
+  /** Unsent bytes a socket may hold before it is closed with 1013. */
+  readonly maxBufferedBytes: number;
+  /** Bad frames tolerated per window before the socket is closed with 1008. */
+  readonly maxBadFrames: number;
+  readonly badFrameWindowMs: number;
 }
 
 const textFrame = { binary: false } as const;
+const connectionOf = Symbol('stoppress.connection');
+type TaggedSocket = WebSocket & { [connectionOf]: LiveConnection };
+
+const connectionFor = (ws: WebSocket): LiveConnection => (ws as TaggedSocket)[connectionOf];
+
+// Listeners shared by every socket (ws calls them with the socket as `this`): no closures per connection.
+function socketOnMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  connectionFor(this).handleFrame(data, isBinary);
+}
+function socketOnPong(this: WebSocket): void {
+  connectionFor(this).unansweredPings = 0;
+}
+function socketOnClose(this: WebSocket): void {
+  connectionFor(this).stopSubscriptions();
+}
+function socketOnError(this: WebSocket, error: Error): void {
+  connectionFor(this).context.log.debug({ err: error }, 'socket error');
+}
 
 /**
  * One client socket: parses its frames, holds its subscriptions, enforces its limits (subscriptions,
  * bad frames, slow-consumer bound) and tracks its heartbeat.
  */
 export class LiveConnection implements SubscriptionSink {
+  readonly context: ConnectionContext;
   readonly #ws: WebSocket;
-  readonly #hub: Hub;
-  readonly #store: StoryStore;
-  readonly #log: Logger;
-  readonly #options: Required<LiveConnectionOptions>;
   readonly #subscriptions = new Map<string, StorySubscription>();
   /** Times of recent bad frames; allocated on the first one (most sockets never send any). */
   #badFrameTimes: number[] | undefined;
   /** Pings sent since the last pong; the heartbeat terminates the socket at 2. */
   unansweredPings = 0;
 
-  constructor(ws: WebSocket, hub: Hub, store: StoryStore, log: Logger, options: LiveConnectionOptions) {
+  constructor(ws: WebSocket, context: ConnectionContext) {
     this.#ws = ws;
-    this.#hub = hub;
-    this.#store = store;
-    this.#log = log;
-    this.#options = { maxBadFrames: 20, badFrameWindowMs: 10_000, ...options };
-    ws.on('message', this.#socketOnMessage);
-    ws.on('pong', this.#socketOnPong);
-    ws.on('close', this.#socketOnClose);
-    ws.on('error', this.#socketOnError);
+    this.context = context;
+    (ws as TaggedSocket)[connectionOf] = this;
+    ws.on('message', socketOnMessage);
+    ws.on('pong', socketOnPong);
+    ws.on('close', socketOnClose);
+    ws.on('error', socketOnError);
   }
 
   get open(): boolean {
@@ -59,8 +71,8 @@ export class LiveConnection implements SubscriptionSink {
   sendLive(frames: Buffer): void {
     const ws = this.#ws;
     if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > this.#options.maxBufferedBytes) {
-      this.closeSlow(`over ${this.#options.maxBufferedBytes} bytes unsent`);
+    if (ws.bufferedAmount > this.context.maxBufferedBytes) {
+      this.closeSlow(`over ${this.context.maxBufferedBytes} bytes unsent`);
       return;
     }
     // One write of bytes framed once for all sockets (see frame.ts); ws.send would frame per socket.
@@ -68,7 +80,7 @@ export class LiveConnection implements SubscriptionSink {
     if (socket) {
       socket.write(frames);
     } else {
-      this.#log.error('ws does not expose its socket: live delivery needs updating for this ws version');
+      this.context.log.error('ws does not expose its socket: live delivery needs updating for this ws version');
       ws.terminate();
     }
   }
@@ -82,7 +94,7 @@ export class LiveConnection implements SubscriptionSink {
 
   closeSlow(reason: string): void {
     if (!this.open) return;
-    this.#log.info({ reason }, 'closing slow consumer');
+    this.context.log.info({ reason }, 'closing slow consumer');
     this.close(closeCodes.tryAgainLater, 'slow consumer: reconnect and resume with since');
   }
 
@@ -101,12 +113,13 @@ export class LiveConnection implements SubscriptionSink {
    * the socket is destroyed after a short grace period instead of holding its buffer for ws's 30 s default.
    */
   close(code: number, reason: string): void {
-    this.#stopSubscriptions();
+    this.stopSubscriptions();
     this.#ws.close(code, reason);
     setTimeout(() => this.#ws.terminate(), 5_000).unref();
   }
 
-  readonly #socketOnMessage = (data: RawData, isBinary: boolean): void => {
+  /** Parses and runs one client frame; bad frames are answered with an error frame (and counted). */
+  handleFrame(data: RawData, isBinary: boolean): void {
     let frame: ClientFrame;
     try {
       if (isBinary) throw new StoppressError('bad_frame', 'send text frames with JSON');
@@ -125,23 +138,23 @@ export class LiveConnection implements SubscriptionSink {
     }
     if (frame.type === 'subscribe') this.#subscribe(frame.story, frame.since);
     else this.#unsubscribe(frame.story);
-  };
+  }
 
   #subscribe(story: string, since: string | undefined): void {
     const previous = this.#subscriptions.get(story);
-    if (!previous && this.#subscriptions.size >= this.#options.maxSubscriptions) {
-      this.#sendError({ type: 'error', code: 'subscription_limit', message: `a socket follows at most ${this.#options.maxSubscriptions} stories`, story });
+    if (!previous && this.#subscriptions.size >= this.context.maxSubscriptions) {
+      this.#sendError({ type: 'error', code: 'subscription_limit', message: `a socket follows at most ${this.context.maxSubscriptions} stories`, story });
       return;
     }
     // A repeated subscribe restarts the story's subscription from the new `since`.
     previous?.stop();
-    const subscription = new StorySubscription(story, this, this.#hub, this.#store, { maxPendingBytes: this.#options.maxBufferedBytes });
+    const subscription = new StorySubscription(story, this, this.context);
     this.#subscriptions.set(story, subscription);
     subscription.start(since).catch((error: unknown) => {
       subscription.stop();
       if (this.#subscriptions.get(story) === subscription) this.#subscriptions.delete(story);
       const code: ErrorCode = error instanceof StoppressError ? error.code : 'internal';
-      if (code === 'internal') this.#log.error({ err: error, story }, 'subscribe failed');
+      if (code === 'internal') this.context.log.error({ err: error, story }, 'subscribe failed');
       this.#sendError({ type: 'error', code, message: error instanceof StoppressError ? error.message : 'subscribe failed', story });
     });
   }
@@ -159,10 +172,10 @@ export class LiveConnection implements SubscriptionSink {
 
   #refuse(code: ErrorCode, message: string): void {
     const now = Date.now();
-    const recent = (this.#badFrameTimes ?? []).filter((t) => now - t < this.#options.badFrameWindowMs);
+    const recent = (this.#badFrameTimes ?? []).filter((t) => now - t < this.context.badFrameWindowMs);
     recent.push(now);
     this.#badFrameTimes = recent;
-    if (recent.length >= this.#options.maxBadFrames) {
+    if (recent.length >= this.context.maxBadFrames) {
       this.close(closeCodes.policyViolation, 'too many bad frames');
       return;
     }
@@ -173,21 +186,9 @@ export class LiveConnection implements SubscriptionSink {
     if (this.open) this.#ws.send(JSON.stringify(frame));
   }
 
-  readonly #socketOnPong = (): void => {
-    this.unansweredPings = 0;
-  };
-
-  readonly #socketOnClose = (): void => {
-    this.#stopSubscriptions();
-  };
-
   /** Nothing is delivered to a closing socket: its subscriptions leave the hub at once. */
-  #stopSubscriptions(): void {
+  stopSubscriptions(): void {
     for (const subscription of this.#subscriptions.values()) subscription.stop();
     this.#subscriptions.clear();
   }
-
-  readonly #socketOnError = (error: Error): void => {
-    this.#log.debug({ err: error }, 'socket error');
-  };
 }

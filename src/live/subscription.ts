@@ -15,12 +15,17 @@ export interface SubscriptionSink {
   readonly open: boolean;
 }
 
-export interface SubscriptionOptions {
+/** What every subscription of a process shares (one object, so that a subscription stays small). */
+export interface SubscriptionContext {
+  readonly hub: Hub;
+  readonly store: StoryStore;
   /** Live entries held while the backlog is sent; past this many bytes the socket is closed as slow. */
-  maxPendingBytes: number;
-  /** Backlog entries read (and sent before waiting for the socket) per page. @default 200 */
-  backlogPageSize?: number;
+  readonly maxPendingBytes: number;
+  /** Backlog entries read (and sent before waiting for the socket) per page. */
+  readonly backlogPageSize: number;
 }
+
+const noEntries: readonly LiveEntry[] = Object.freeze([]);
 
 /**
  * One socket's subscription to one story: the backlog-then-live handoff.
@@ -38,23 +43,18 @@ export interface SubscriptionOptions {
 export class StorySubscription implements HubSubscriber {
   readonly story: string;
   readonly #sink: SubscriptionSink;
-  readonly #hub: Hub;
-  readonly #store: StoryStore;
-  readonly #maxPendingBytes: number;
-  readonly #pageSize: number;
+  readonly #context: SubscriptionContext;
   #state: 'syncing' | 'live' | 'stopped' = 'syncing';
-  #pending: LiveEntry[] = [];
+  /** Live entries that arrived during the backlog; empty (shared) once live. */
+  #pending: LiveEntry[] | readonly LiveEntry[] = noEntries;
   #pendingBytes = 0;
   /** While live: ids at or below this were sent already (null once an entry above it was delivered). */
   #floor: string | null = null;
 
-  constructor(story: string, sink: SubscriptionSink, hub: Hub, store: StoryStore, options: SubscriptionOptions) {
+  constructor(story: string, sink: SubscriptionSink, context: SubscriptionContext) {
     this.story = story;
     this.#sink = sink;
-    this.#hub = hub;
-    this.#store = store;
-    this.#maxPendingBytes = options.maxPendingBytes;
-    this.#pageSize = options.backlogPageSize ?? 200;
+    this.#context = context;
   }
 
   deliver(batch: LiveBatch): void {
@@ -64,11 +64,12 @@ export class StorySubscription implements HubSubscriber {
       return;
     }
     if (this.#state !== 'syncing') return;
+    const pending = this.#pending === noEntries ? (this.#pending = []) : (this.#pending as LiveEntry[]);
     for (const entry of batch.entries) {
-      this.#pending.push(entry);
+      pending.push(entry);
       this.#pendingBytes += entry.frame.length;
     }
-    if (this.#pendingBytes > this.#maxPendingBytes) this.#sink.closeSlow('too many updates arrived while the backlog was sent');
+    if (this.#pendingBytes > this.#context.maxPendingBytes) this.#sink.closeSlow('too many updates arrived while the backlog was sent');
   }
 
   /**
@@ -76,15 +77,16 @@ export class StorySubscription implements HubSubscriber {
    * the caller reports it and drops the subscription.
    */
   async start(since: string | undefined): Promise<void> {
-    await this.#hub.add(this.story, this);
+    const { hub, store } = this.#context;
+    await hub.add(this.story, this);
     if (this.#state === 'stopped') return;
 
     let lastSent: string | null;
     if (since === undefined) {
-      lastSent = await this.#store.lastId(this.story);
+      lastSent = await store.lastId(this.story);
       if (!this.#send({ type: 'subscribed', story: this.story, lastId: lastSent })) return;
     } else {
-      const bounds = await this.#store.streamBounds(this.story);
+      const bounds = await store.streamBounds(this.story);
       // "0-0" asks for whatever is retained. Otherwise a `since` older than the oldest retained entry of a
       // trimmed stream may have lost entries after it: say so rather than skip them silently.
       const recovered = since === '0-0' || !bounds.trimmed || bounds.firstId === null || compareUpdateIds(since, bounds.firstId) >= 0;
@@ -96,7 +98,7 @@ export class StorySubscription implements HubSubscriber {
 
     if (this.#state !== 'syncing') return;
     const pending = this.#pending;
-    this.#pending = [];
+    this.#pending = noEntries;
     this.#pendingBytes = 0;
     this.#state = 'live';
     this.#floor = lastSent;
@@ -119,15 +121,16 @@ export class StorySubscription implements HubSubscriber {
   stop(): void {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
-    this.#pending = [];
-    this.#hub.remove(this.story, this);
+    this.#pending = noEntries;
+    this.#context.hub.remove(this.story, this);
   }
 
   /** Sends the entries after `since`, paced by the socket. Returns the last id sent (or `since`); undefined if stopped. */
   async #sendBacklog(since: string): Promise<string | undefined> {
+    const { store, backlogPageSize } = this.#context;
     let cursor = since;
     for (;;) {
-      const page = await this.#store.readEntries(this.story, cursor, this.#pageSize);
+      const page = await store.readEntries(this.story, cursor, backlogPageSize);
       if (this.#state !== 'syncing' || !this.#sink.open) return undefined;
       if (page.length === 0) return cursor;
       let last: Promise<void> = Promise.resolve();
@@ -136,7 +139,7 @@ export class StorySubscription implements HubSubscriber {
       }
       cursor = page[page.length - 1]!.id;
       await last;
-      if (page.length < this.#pageSize) return cursor;
+      if (page.length < backlogPageSize) return cursor;
     }
   }
 
