@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { compareUpdateIds } from '../protocol/update.js';
+import { connectRedis } from '../store/redis-connection.js';
 import { dataField, type StoredEntry, type StoryStore } from '../store/story-store.js';
 
 export interface StreamReaderOptions {
@@ -56,7 +57,7 @@ export class StreamReader {
   /** Starts the loop. The blocking connection's client id is re-read on every (re)connect for CLIENT UNBLOCK. */
   async start(): Promise<void> {
     this.#blocking.on('ready', this.#blockingOnReady);
-    if (this.#blocking.status !== 'ready') await this.#blocking.connect();
+    await connectRedis(this.#blocking);
     await this.#readClientId();
     this.#running = true;
     this.#loop = this.#run();

@@ -35,10 +35,23 @@ export function createBlockingConnection(url: string, options: RedisOptions = {}
   });
 }
 
-/** Waits for a lazily created connection to be ready; rejects with the connection error. */
+/** Waits for a connection to be ready, connecting it if it was created lazily; rejects with the connection error. */
 export async function connectRedis(redis: Redis): Promise<void> {
   if (redis.status === 'ready') return;
-  await redis.connect();
+  if (redis.status === 'wait') {
+    await redis.connect();
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+    };
+    const onReady = (): void => (cleanup(), resolve());
+    const onError = (error: Error): void => (cleanup(), reject(error));
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+  });
 }
 
 /**
