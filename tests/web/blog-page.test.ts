@@ -1,38 +1,19 @@
-import { randomUUID } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningService } from '../../src/service.js';
-import { deletePrefix, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
-import { launchChromium, shownIds, watchPage } from './browser-support.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { post, publisherKey, statement, uniquePrefix } from '../support/test-service.js';
+import { newStory, shownIds, useBrowserSuite, watchPage } from './browser-support.js';
 
 const prefix = uniquePrefix('web-blog');
-let service: RunningService;
-let browser: Browser;
-let context: BrowserContext;
-
-beforeAll(async () => {
-  [service, browser] = await Promise.all([startTestService(prefix), launchChromium()]);
-  context = await browser.newContext({ viewport: { width: 1000, height: 700 }, locale: 'en-GB', timezoneId: 'Asia/Tokyo' });
-  // Fail with the selector that was awaited, well within the test's own timeout.
-  context.setDefaultTimeout(8_000);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-  await deletePrefix(prefix);
-});
-
-const newStory = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
+const suite = useBrowserSuite(prefix, { viewport: { width: 1000, height: 700 }, locale: 'en-GB', timezoneId: 'Asia/Tokyo' });
 
 async function append(story: string, body: Record<string, unknown>): Promise<{ id: string; [key: string]: unknown }> {
-  const answer = await post(service.url, story, body);
+  const answer = await post(suite.service.url, story, body);
   if (answer.status !== 201) throw new Error(`POST answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   return answer.body;
 }
 
 async function putMeta(story: string, meta: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${service.url}/v1/stories/${story}`, {
+  const response = await fetch(`${suite.service.url}/v1/stories/${story}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}` },
     body: JSON.stringify(meta),
@@ -42,8 +23,8 @@ async function putMeta(story: string, meta: Record<string, unknown>): Promise<vo
 
 /** Opens a story's page and waits until the live connection is up. */
 async function openLive(story: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${service.url}/stories/${story}`);
+  const page = await suite.context.newPage();
+  await page.goto(`${suite.service.url}/stories/${story}`);
   await page.waitForSelector('#status-badge[data-status="live"]');
   return page;
 }
@@ -65,7 +46,7 @@ describe('the live blog page without JavaScript', () => {
     const withdrawn = await append(story, statement('A wrong report.'));
     await append(story, { kind: 'correction', corrects: withdrawn.id, retract: true, note: 'The report was not confirmed.' });
 
-    const response = await fetch(`${service.url}/stories/${story}`);
+    const response = await fetch(`${suite.service.url}/stories/${story}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     const csp = response.headers.get('content-security-policy') ?? '';
@@ -77,7 +58,7 @@ describe('the live blog page without JavaScript', () => {
 
     expect(html).toContain('<h1 class="headline">Troops return to base</h1>');
     expect(html).toContain('Moscow says drills are over.');
-    const { lastId } = (await (await fetch(`${service.url}/v1/stories/${story}`)).json()) as { lastId: string };
+    const { lastId } = (await (await fetch(`${suite.service.url}/v1/stories/${story}`)).json()) as { lastId: string };
     expect(html).toContain(`data-last-id="${lastId}"`);
     // Newest first: the withdrawn one, then the corrected one, then the first (with its reaction nested).
     const order = [withdrawn.id, second.id, first.id].map((id) => html.indexOf(`id="u-${id}"`));
@@ -108,13 +89,13 @@ describe('the live blog page without JavaScript', () => {
     const story = newStory('listed');
     await putMeta(story, { title: 'A listed story', status: 'live' });
     await append(story, statement('one'));
-    const html = await (await fetch(`${service.url}/`)).text();
+    const html = await (await fetch(`${suite.service.url}/`)).text();
     expect(html).toContain(`<a href="/stories/${story}"><span class="story-card-title">A listed story</span></a>`);
   });
 
   it('answers an HTML 404 for an unknown story or an invalid id', async () => {
     for (const path of ['/stories/no-such-story-here', '/stories/NOT_VALID']) {
-      const response = await fetch(`${service.url}${path}`);
+      const response = await fetch(`${suite.service.url}${path}`);
       expect(response.status).toBe(404);
       expect(response.headers.get('content-type')).toMatch(/^text\/html/);
       expect(await response.text()).toContain('Not found');
@@ -128,7 +109,7 @@ describe('the live blog page without JavaScript', () => {
     for (let i = 0; i < 103; i++) ids.push((await append(story, statement(`Update number ${i} <b>bold</b>`))).id);
     const fixed = await append(story, { kind: 'correction', corrects: ids.at(-1), text: 'Update number 102, corrected', note: 'n' });
 
-    const html = await (await fetch(`${service.url}/stories/${story}`)).text();
+    const html = await (await fetch(`${suite.service.url}/stories/${story}`)).text();
     const block = /<script type="application\/ld\+json">([\s\S]*?)<\/script>/.exec(html)![1]!;
     expect(block).not.toContain('<');
     expect(block).toContain('\\u003c/script\\u003e');
@@ -209,7 +190,7 @@ describe('the live blog page with JavaScript', () => {
 
   it('gives a scrolled-down reader a "new updates" button instead of moving the page', async () => {
     const story = newStory('scrolled');
-    for (let i = 0; i < 25; i++) await append(story, statement(`Earlier update ${i}. ${'Some words of context. '.repeat(8)}`));
+    for (let i = 0; i < 25; i++) await append(story, statement(`Earlier update ${i}. ${'Some words of suite.context. '.repeat(8)}`));
     const page = await openLive(story);
     await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
     await page.waitForFunction(() => window.scrollY > 1000);
@@ -237,9 +218,9 @@ describe('the live blog page with JavaScript', () => {
     await putMeta(story, { title: '<script>alert("title")</script>', summary: '<svg onload=alert(2)>', status: 'live' });
     const stored = await append(story, statement(payload, { key: true, source: { name: '<b onmouseover=alert(3)>Name</b>', url: 'https://example.com/"><script>alert(4)</script>' } }));
 
-    const page = await context.newPage();
+    const page = await suite.context.newPage();
     const trouble = watchPage(page);
-    await page.goto(`${service.url}/stories/${story}`);
+    await page.goto(`${suite.service.url}/stories/${story}`);
     await page.waitForSelector('#status-badge[data-status="live"]');
     await expect(page.locator(`#u-${stored.id} .update-text`).textContent()).resolves.toBe(payload);
     await expect(page.locator('h1').textContent()).resolves.toBe('<script>alert("title")</script>');
@@ -266,7 +247,7 @@ describe('built files', () => {
       ['/embed.js', 'text/javascript'],
       ['/client.js', 'text/javascript'],
     ] as const) {
-      const response = await fetch(`${service.url}${path}`, { headers: { origin: 'https://partner.example' } });
+      const response = await fetch(`${suite.service.url}${path}`, { headers: { origin: 'https://partner.example' } });
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-type')).toContain(type);
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
@@ -274,10 +255,10 @@ describe('built files', () => {
       expect(response.headers.get('cross-origin-resource-policy')).toBe(partner ? 'cross-origin' : 'same-origin');
       if (partner) expect(response.headers.get('access-control-allow-origin')).toBe('*');
       const etag = response.headers.get('etag')!;
-      expect((await fetch(`${service.url}${path}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+      expect((await fetch(`${suite.service.url}${path}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
     }
     for (const path of ['/assets/nope.js', '/assets/..%2F..%2Fpackage.json', '/assets/../config.js', '/assets/sizes.json']) {
-      expect((await fetch(`${service.url}${path}`)).status, path).toBe(404);
+      expect((await fetch(`${suite.service.url}${path}`)).status, path).toBe(404);
     }
   });
 });

@@ -1,4 +1,8 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { randomUUID } from 'node:crypto';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import type { RunningService } from '../../src/service.js';
+import { deletePrefix, startTestService } from '../support/test-service.js';
 
 /** Debian's Chromium (never a downloaded browser), headless, without background traffic. */
 export function launchChromium(): Promise<Browser> {
@@ -33,3 +37,40 @@ export function watchPage(page: Page): PageTrouble {
 export function shownIds(page: Page): Promise<string[]> {
   return page.$$eval('article.update', (articles) => articles.map((a) => (a as HTMLElement).dataset.id ?? ''));
 }
+
+/** The in-process service and the browser context of one test file. */
+export interface BrowserSuite {
+  readonly service: RunningService;
+  readonly context: BrowserContext;
+}
+
+/**
+ * Starts the service (on its own key prefix) and Chromium before the file's tests and stops both after.
+ * Playwright waits fail after 8 s, well within a test's own timeout, naming the selector that was awaited.
+ */
+export function useBrowserSuite(prefix: string, contextOptions: BrowserContextOptions): BrowserSuite {
+  let service: RunningService | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  beforeAll(async () => {
+    [service, browser] = await Promise.all([startTestService(prefix), launchChromium()]);
+    context = await browser.newContext(contextOptions);
+    context.setDefaultTimeout(8_000);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+    await deletePrefix(prefix);
+  });
+  return {
+    get service() {
+      return service!;
+    },
+    get context() {
+      return context!;
+    },
+  };
+}
+
+/** A story id of its own for one test. */
+export const newStory = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;

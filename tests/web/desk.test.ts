@@ -1,32 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningService } from '../../src/service.js';
-import { deletePrefix, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
-import { launchChromium } from './browser-support.js';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { post, publisherKey, statement, uniquePrefix } from '../support/test-service.js';
+import { newStory, useBrowserSuite } from './browser-support.js';
 
 const prefix = uniquePrefix('web-desk');
-let service: RunningService;
-let browser: Browser;
-let context: BrowserContext;
-
-beforeAll(async () => {
-  [service, browser] = await Promise.all([startTestService(prefix), launchChromium()]);
-  context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  // Fail with the selector that was awaited, well within the test's own timeout.
-  context.setDefaultTimeout(8_000);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await service?.stop();
-  await deletePrefix(prefix);
-});
-
-const newStory = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
+const suite = useBrowserSuite(prefix, { viewport: { width: 1400, height: 1000 } });
 
 async function createStory(story: string, title: string): Promise<void> {
-  const response = await fetch(`${service.url}/v1/stories/${story}`, {
+  const response = await fetch(`${suite.service.url}/v1/stories/${story}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}` },
     body: JSON.stringify({ title, status: 'live' }),
@@ -35,13 +16,13 @@ async function createStory(story: string, title: string): Promise<void> {
 }
 
 async function storedUpdates(story: string): Promise<{ id: string; kind: string; text?: string; corrects?: string; note?: string }[]> {
-  return ((await (await fetch(`${service.url}/v1/stories/${story}/updates?limit=1000`)).json()) as { updates: [] }).updates;
+  return ((await (await fetch(`${suite.service.url}/v1/stories/${story}/updates?limit=1000`)).json()) as { updates: [] }).updates;
 }
 
 /** Opens the desk, gives the key, and picks `story`. */
 async function openDesk(story: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${service.url}/desk`);
+  const page = await suite.context.newPage();
+  await page.goto(`${suite.service.url}/desk`);
   await page.fill('#key-input', publisherKey);
   await page.click('#key-form button[type="submit"]');
   await page.click(`button[data-story="${story}"]`);
@@ -52,8 +33,8 @@ async function openDesk(story: string): Promise<Page> {
 
 describe('the newsroom desk', () => {
   it('keeps the publisher key in sessionStorage only, and refuses a wrong one next to the field', async () => {
-    const page = await context.newPage();
-    await page.goto(`${service.url}/desk`);
+    const page = await suite.context.newPage();
+    await page.goto(`${suite.service.url}/desk`);
     await page.fill('#key-input', 'not-a-publisher-key');
     await page.click('#key-form button[type="submit"]');
     await page.waitForFunction(() => document.getElementById('key-input-error')?.textContent === 'This key is not a publisher key of this service.');
@@ -127,7 +108,7 @@ describe('the newsroom desk', () => {
   it('corrects an update: the form is prefilled, asks for the note, and the correction shows', async () => {
     const story = newStory('correct');
     await createStory(story, 'Desk corrections');
-    const target = await post(service.url, story, statement('The talks end on 20 January.'));
+    const target = await post(suite.service.url, story, statement('The talks end on 20 January.'));
     const page = await openDesk(story);
     await page.click(`#u-${target.body.id} button[data-action="correct"]`);
     await page.waitForSelector('#correct-dialog[open]');
@@ -187,19 +168,19 @@ describe('the newsroom desk', () => {
   it('follows many stories on one socket, with unread counts for the ones not on screen', async () => {
     const [shown, other, third] = [newStory('shown'), newStory('other'), newStory('third')];
     for (const story of [shown, other, third]) await createStory(story, `Story ${story}`);
-    const page = await context.newPage();
+    const page = await suite.context.newPage();
     const sockets: string[] = [];
     page.on('websocket', (ws) => sockets.push(ws.url()));
-    await page.goto(`${service.url}/desk`);
+    await page.goto(`${suite.service.url}/desk`);
     await page.fill('#key-input', publisherKey);
     await page.click('#key-form button[type="submit"]');
     await page.click(`button[data-story="${shown}"]`);
     await page.waitForSelector('#status-badge[data-status="live"]');
 
-    await post(service.url, other, statement('one'));
-    await post(service.url, other, statement('two'));
-    await post(service.url, third, statement('three'));
-    const onScreen = await post(service.url, shown, statement('on screen'));
+    await post(suite.service.url, other, statement('one'));
+    await post(suite.service.url, other, statement('two'));
+    await post(suite.service.url, third, statement('three'));
+    const onScreen = await post(suite.service.url, shown, statement('on screen'));
     await page.waitForFunction((story) => document.querySelector(`button[data-story="${story}"] .unread`)?.firstChild?.textContent === '2', other);
     await page.waitForFunction((story) => document.querySelector(`button[data-story="${story}"] .unread`)?.firstChild?.textContent === '1', third);
     await page.waitForSelector(`#desk-feed #u-${onScreen.body.id}`);
@@ -215,8 +196,8 @@ describe('the newsroom desk', () => {
   });
 
   it('creates a story from the desk and shows field errors for a bad id', async () => {
-    const page = await context.newPage();
-    await page.goto(`${service.url}/desk`);
+    const page = await suite.context.newPage();
+    await page.goto(`${suite.service.url}/desk`);
     await page.fill('#key-input', publisherKey);
     await page.click('#key-form button[type="submit"]');
     await page.waitForSelector('#desk:not([hidden])');
@@ -231,7 +212,7 @@ describe('the newsroom desk', () => {
     await page.click('#story-form button[type="submit"]');
     await page.waitForSelector(`button[data-story="${story}"][aria-current="true"]`);
     expect(await page.textContent('#story-heading')).toBe('A new story');
-    const view = await (await fetch(`${service.url}/v1/stories/${story}`)).json();
+    const view = await (await fetch(`${suite.service.url}/v1/stories/${story}`)).json();
     expect(view).toMatchObject({ story, title: 'A new story', status: 'live' });
     await page.close();
   });
