@@ -12,7 +12,7 @@ export interface IngestRoutesOptions {
 
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
 
-/** Publisher routes: append an update, set story metadata. Authentication runs before the body is read. */
+/** Publisher routes: append an update, set story metadata, check a key. Authentication runs before the body is read. */
 export async function ingestRoutes(app: FastifyInstance, { store, authorize }: IngestRoutesOptions): Promise<void> {
   app.addHook('onRequest', async (request) => authorize(request.headers.authorization));
 
@@ -23,6 +23,9 @@ export async function ingestRoutes(app: FastifyInstance, { store, authorize }: I
     void reply.header('x-update-id', id);
     return reply.code(created ? 201 : 200).type('application/json; charset=utf-8').send(json);
   });
+
+  // Lets a client (the desk) check a publisher key without writing anything.
+  app.get('/v1/publisher', async () => ({ publisher: true }));
 
   app.put<{ Params: { story: string } }>('/v1/stories/:story', async (request, reply) => {
     const story = parseStoryId(request.params.story);

@@ -299,6 +299,14 @@ describe('publisher authentication', () => {
     });
     expectErrorBody(answer, 401, 'unauthorized', /.+/);
   });
+
+  it('lets a client check a key with GET /v1/publisher, writing nothing', async () => {
+    const good = await send('GET', '/v1/publisher', { headers: { authorization: `Bearer ${publisherKey}` } });
+    expect(good.status).toBe(200);
+    expect(JSON.parse(good.text)).toEqual({ publisher: true });
+    expectErrorBody(await send('GET', '/v1/publisher', { headers: { authorization: 'Bearer wrong-key-4b1f9c' } }), 401, 'unauthorized', /not valid/);
+    expectErrorBody(await send('GET', '/v1/publisher'), 401, 'unauthorized', /Bearer/);
+  });
 });
 
 describe('refused input leaves the story unchanged', () => {

@@ -93,17 +93,14 @@ ui.forgetKey.addEventListener('click', () => {
   location.replace(location.pathname);
 });
 
-/**
- * Checks a key before keeping it: an empty body is refused with 401 for an unknown key and with 400 (nothing
- * stored) for a good one, because the API authenticates before it reads the body.
- */
+/** Checks a key with `GET /v1/publisher` (401 for an unknown key) before keeping it. */
 async function checkKey(candidate: string): Promise<void> {
   if (!candidate) {
     keyErrors.show(new DeskApiError(400, 'validation_failed', 'Paste the publisher key.', [{ path: 'key', message: 'Paste the publisher key.' }]));
     return;
   }
   try {
-    await callApi('POST', '/v1/stories/desk-key-check/updates', { key: candidate, body: {} });
+    await callApi('GET', '/v1/publisher', { key: candidate });
   } catch (error) {
     if (error instanceof DeskApiError && error.status === 401) {
       keyErrors.show(new DeskApiError(401, 'unauthorized', 'This key is not a publisher key of this service.', [{ path: 'key', message: 'This key is not a publisher key of this service.' }]));
