@@ -175,7 +175,8 @@ export function deskPage(): string {
     storyForm +
     '</nav>' +
     '<main class="story-pane" id="story-pane" aria-labelledby="story-heading">' +
-    '<header class="story-pane-head"><h1 id="story-heading">Pick or create a story</h1><a id="story-link" class="story-link" hidden>Reader page</a></header>' +
+    '<header class="story-pane-head"><h1 id="story-heading">Pick or create a story</h1><a id="story-link" class="story-link" hidden>Reader page</a>' +
+    '<button type="button" class="small" id="coverage-toggle" hidden>End coverage</button><p class="form-error" id="coverage-error" role="alert"></p></header>' +
     '<div id="story-work" class="story-work" hidden>' +
     publishForm +
     '<section class="desk-feed-section" aria-labelledby="desk-feed-title"><h2 id="desk-feed-title">Updates</h2><div class="feed desk-feed" id="desk-feed"></div></section>' +

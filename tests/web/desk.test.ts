@@ -32,6 +32,31 @@ async function openDesk(story: string): Promise<Page> {
 }
 
 describe('the newsroom desk', () => {
+  it('ends a story\'s coverage and reopens it, keeping its metadata', async () => {
+    const story = newStory('coverage');
+    const put = await fetch(`${suite.service.url}/v1/stories/${story}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}` },
+      body: JSON.stringify({ title: 'Summit day', summary: 'Leaders meet.', status: 'live', coverageStartTime: '2022-02-15T08:00:00+01:00' }),
+    });
+    expect(put.status).toBe(200);
+    const page = await openDesk(story);
+    const view = async () => (await (await fetch(`${suite.service.url}/v1/stories/${story}`)).json()) as Record<string, unknown>;
+
+    await page.click('#coverage-toggle:has-text("End coverage")');
+    await page.waitForSelector('#coverage-toggle:has-text("Reopen coverage")');
+    const ended = await view();
+    expect(ended).toMatchObject({ title: 'Summit day', summary: 'Leaders meet.', status: 'ended', coverageStartTime: '2022-02-15T08:00:00+01:00' });
+    expect(Date.parse(String(ended.coverageEndTime))).toBeGreaterThan(Date.parse('2022-02-15T08:00:00+01:00'));
+
+    await page.click('#coverage-toggle:has-text("Reopen coverage")');
+    await page.waitForSelector('#coverage-toggle:has-text("End coverage")');
+    const reopened = await view();
+    expect(reopened).toMatchObject({ title: 'Summit day', summary: 'Leaders meet.', status: 'live' });
+    expect(reopened.coverageEndTime).toBeUndefined();
+    await page.close();
+  });
+
   it('keeps the publisher key in sessionStorage only, and refuses a wrong one next to the field', async () => {
     const page = await suite.context.newPage();
     await page.goto(`${suite.service.url}/desk`);

@@ -43,6 +43,8 @@ const ui = {
   storyForm: required<HTMLFormElement>('story-form'),
   storyHeading: required('story-heading'),
   storyLink: required<HTMLAnchorElement>('story-link'),
+  coverageToggle: required<HTMLButtonElement>('coverage-toggle'),
+  coverageError: required('coverage-error'),
   storyWork: required('story-work'),
   publishForm: required<HTMLFormElement>('publish-form'),
   inReplyTo: required<HTMLSelectElement>('f-inReplyTo'),
@@ -210,6 +212,9 @@ async function select(story: string): Promise<void> {
   ui.storyLink.href = `/stories/${encodeURIComponent(story)}`;
   ui.storyLink.hidden = false;
   ui.storyWork.hidden = false;
+  selectedMeta = undefined;
+  ui.coverageToggle.hidden = true;
+  ui.coverageError.textContent = '';
   ui.feed.replaceChildren(elementFromHtml('<p class="feed-empty">Loading…</p>'));
   renderStoryList();
   try {
@@ -223,6 +228,8 @@ async function select(story: string): Promise<void> {
 }
 
 function showView(view: StoryView): void {
+  selectedMeta = view;
+  renderCoverageToggle();
   updates = new Map(view.updates.map((u) => [u.id, u]));
   for (const update of arrivedWhileLoading) fold(update);
   arrivedWhileLoading = [];
@@ -418,6 +425,46 @@ async function publishCorrection(): Promise<void> {
   } finally {
     ui.correctButton.disabled = false;
   }
+}
+
+/** The selected story's metadata as last loaded: "End coverage" re-sends it, since PUT replaces the metadata. */
+let selectedMeta: Pick<StoryView, 'story' | 'title' | 'summary' | 'status' | 'coverageStartTime' | 'coverageEndTime'> | undefined;
+
+function renderCoverageToggle(): void {
+  ui.coverageToggle.hidden = selectedMeta === undefined;
+  ui.coverageToggle.textContent = selectedMeta?.status === 'ended' ? 'Reopen coverage' : 'End coverage';
+}
+
+ui.coverageToggle.addEventListener('click', () => void toggleCoverage());
+
+/** Ends the selected story's coverage (status ended, coverageEndTime now), or reopens it. */
+async function toggleCoverage(): Promise<void> {
+  const meta = selectedMeta;
+  if (!meta) return;
+  const ending = meta.status !== 'ended';
+  const body = {
+    title: meta.title ?? ui.storyHeading.textContent ?? meta.story,
+    ...(meta.summary ? { summary: meta.summary } : {}),
+    status: ending ? 'ended' : 'live',
+    ...(meta.coverageStartTime ? { coverageStartTime: meta.coverageStartTime } : {}),
+    ...(ending ? { coverageEndTime: new Date().toISOString() } : {}),
+  };
+  ui.coverageToggle.disabled = true;
+  ui.coverageError.textContent = '';
+  try {
+    await callApi('PUT', `/v1/stories/${encodeURIComponent(meta.story)}`, { key: publisherKey, body });
+  } catch (error) {
+    ui.coverageError.textContent = error instanceof Error ? error.message : 'Could not change the coverage status.';
+    return;
+  } finally {
+    ui.coverageToggle.disabled = false;
+  }
+  const { coverageEndTime: _previousEnd, ...rest } = meta;
+  selectedMeta = { ...rest, ...body, status: body.status === 'ended' ? 'ended' : 'live' };
+  const entry = stories.get(meta.story);
+  if (entry) entry.summary = { ...entry.summary, status: selectedMeta.status ?? null };
+  renderCoverageToggle();
+  renderStoryList();
 }
 
 ui.storyForm.addEventListener('submit', (event) => {
