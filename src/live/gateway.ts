@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { closeCodes } from '../protocol/errors.js';
 import type { StoryStore } from '../store/story-store.js';
 import type { Hub } from './hub.js';
+import { rawSocketOf } from './frame.js';
 import { Heartbeat } from './heartbeat.js';
 import { LiveConnection, type ConnectionContext } from './live-connection.js';
 
@@ -109,7 +110,13 @@ export class Gateway {
   }
 
   #accept(ws: WebSocket): void {
-    const connection = new LiveConnection(ws, this.#connectionContext);
+    const socket = rawSocketOf(ws);
+    if (!socket) {
+      this.#log.error('ws does not expose its socket: live delivery needs updating for this ws version');
+      ws.terminate();
+      return;
+    }
+    const connection = new LiveConnection(ws, socket, this.#connectionContext);
     this.#connections.set(ws, connection);
     this.#heartbeat.add(connection);
     ws.once('close', () => {

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
+import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { closeCodes, StoppressError, type ErrorCode } from '../protocol/errors.js';
 import { ClientFrame, type ErrorFrame } from '../protocol/live-messages.js';
-import { rawSocketOf } from './frame.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 
 /** What every connection of a gateway shares (one object, so that a connection stays small). */
@@ -18,6 +18,8 @@ export interface ConnectionContext extends SubscriptionContext {
 }
 
 const textFrame = { binary: false } as const;
+/** WebSocket.OPEN, as a constant: `ws.OPEN` is a prototype getter. */
+const openState = 1;
 const connectionOf = Symbol('stoppress.connection');
 type TaggedSocket = WebSocket & { [connectionOf]: LiveConnection };
 
@@ -44,14 +46,17 @@ function socketOnError(this: WebSocket, error: Error): void {
 export class LiveConnection implements SubscriptionSink {
   readonly context: ConnectionContext;
   readonly #ws: WebSocket;
+  readonly #socket: Socket;
   readonly #subscriptions = new Map<string, StorySubscription>();
   /** Times of recent bad frames; allocated on the first one (most sockets never send any). */
   #badFrameTimes: number[] | undefined;
   /** Pings sent since the last pong; the heartbeat terminates the socket at 2. */
   unansweredPings = 0;
 
-  constructor(ws: WebSocket, context: ConnectionContext) {
+  /** @param socket the TCP socket under `ws` (see rawSocketOf), written to directly on the live path. */
+  constructor(ws: WebSocket, socket: Socket, context: ConnectionContext) {
     this.#ws = ws;
+    this.#socket = socket;
     this.context = context;
     (ws as TaggedSocket)[connectionOf] = this;
     ws.on('message', socketOnMessage);
@@ -61,7 +66,7 @@ export class LiveConnection implements SubscriptionSink {
   }
 
   get open(): boolean {
-    return this.#ws.readyState === this.#ws.OPEN;
+    return this.#ws.readyState === openState;
   }
 
   get subscriptionCount(): number {
@@ -69,20 +74,16 @@ export class LiveConnection implements SubscriptionSink {
   }
 
   sendLive(frames: Buffer): void {
-    const ws = this.#ws;
-    if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > this.context.maxBufferedBytes) {
+    if (this.#ws.readyState !== openState) return;
+    const socket = this.#socket;
+    // With permessage-deflate off, ws's sender holds nothing back: the socket's buffer is all that is unsent
+    // (what ws.bufferedAmount would add up, without touching the sender on this hot path).
+    if (socket.writableLength > this.context.maxBufferedBytes) {
       this.closeSlow(`over ${this.context.maxBufferedBytes} bytes unsent`);
       return;
     }
     // One write of bytes framed once for all sockets (see frame.ts); ws.send would frame per socket.
-    const socket = rawSocketOf(ws);
-    if (socket) {
-      socket.write(frames);
-    } else {
-      this.context.log.error('ws does not expose its socket: live delivery needs updating for this ws version');
-      ws.terminate();
-    }
+    socket.write(frames);
   }
 
   sendAndDrain(frame: string | Buffer): Promise<void> {
