@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
+import { freePort } from '../support/child-service.js';
+import { startRedisServer, stopRedisServer } from '../support/redis-server.js';
 import { deletePrefix, post, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('http-redis-down');
@@ -12,53 +11,10 @@ let port: number;
 let redisServer: ChildProcess | undefined;
 let service: RunningService;
 
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port: free } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return free;
-}
-
-/** Starts a private, non-persistent redis-server on `port` and resolves once it says it accepts connections. */
-async function startRedisServer(): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tmpdir()], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start on ${port}:\n${output}`)), 10_000);
-    const childOnData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', childOnData);
-    child.stderr!.on('data', childOnData);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}:\n${output}`));
-    });
-  });
-  return child;
-}
-
 async function killRedisServer(): Promise<void> {
   const child = redisServer;
   redisServer = undefined;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
+  await stopRedisServer(child);
 }
 
 async function get(path: string): Promise<{ status: number; body: any; ms: number }> {
@@ -76,7 +32,7 @@ async function timedPost(body: unknown, headers: Record<string, string> = {}): P
 
 beforeAll(async () => {
   port = await freePort();
-  redisServer = await startRedisServer();
+  redisServer = await startRedisServer({ port });
   service = await startTestService(prefix, { REDIS_URL: `redis://127.0.0.1:${port}` });
 });
 
@@ -137,7 +93,7 @@ describe('while Redis is unreachable', () => {
 
 describe('when Redis comes back', () => {
   it('becomes ready again and stores updates', async () => {
-    redisServer = await startRedisServer();
+    redisServer = await startRedisServer({ port });
 
     let ready = 0;
     const deadline = Date.now() + 15_000;
