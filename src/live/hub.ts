@@ -25,6 +25,8 @@ export interface HubSubscriber {
 export interface StorySource {
   activate(story: string): Promise<void>;
   deactivate(story: string): void;
+  /** Id of the last entry of an active story handed to the hub ("0-0" when none yet); undefined when inactive. */
+  cursor(story: string): string | undefined;
 }
 
 /**
@@ -55,6 +57,15 @@ export class Hub {
       this.remove(story, subscriber);
       throw error;
     }
+  }
+
+  /**
+   * The last entry of `story` this process has delivered, or null when there is none. For a subscriber
+   * registered with `add`, every later entry reaches it: "live from now" can start here without asking Redis.
+   */
+  lastDelivered(story: string): string | null {
+    const cursor = this.#source!.cursor(story);
+    return cursor === undefined || cursor === '0-0' ? null : cursor;
   }
 
   /** Unregisters; the reader stops following a story with no local subscriber left. */

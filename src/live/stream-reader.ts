@@ -99,6 +99,11 @@ export class StreamReader {
     this.#interrupt();
   }
 
+  /** Id of the last entry of `story` handed to the listener ("0-0" when none yet); undefined when not active. */
+  cursor(story: string): string | undefined {
+    return this.#cursors.get(story);
+  }
+
   /** Number of stories being read. */
   get activeStories(): number {
     return this.#cursors.size;

@@ -83,7 +83,9 @@ export class StorySubscription implements HubSubscriber {
 
     let lastSent: string | null;
     if (since === undefined) {
-      lastSent = await store.lastId(this.story);
+      // Live from now: everything after what this process has delivered so far, since the hub hands every
+      // later entry to this (already registered) subscription. No Redis call per subscriber.
+      lastSent = hub.lastDelivered(this.story);
       if (!this.#send({ type: 'subscribed', story: this.story, lastId: lastSent })) return;
     } else {
       const bounds = await store.streamBounds(this.story);
