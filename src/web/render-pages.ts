@@ -37,9 +37,20 @@ function layout(o: LayoutOptions): string {
 const siteHeader = (badge: string): string =>
   `<header class="site-header"><div class="site-header-inner"><a class="brand" href="/">Stoppress</a>${badge}</div></header>`;
 
-/** The live blog page: readable without JavaScript; /assets/blog.js makes it live from `data-last-id`. */
-export function blogPage(view: StoryView, pageUrl: string): string {
-  const { top, replies } = arrangeFeed(view.updates);
+/** Top-level updates the page renders by default; a story can hold up to STREAM_MAXLEN (10,000) entries. */
+export const blogPageLimit = 200;
+
+/**
+ * The live blog page: readable without JavaScript; /assets/blog.js makes it live from `data-last-id`.
+ * Renders the newest `limit` top-level updates (with their reactions) and links to the whole story past that.
+ */
+export function blogPage(view: StoryView, pageUrl: string, limit: number = blogPageLimit): string {
+  const { top: allTop, replies } = arrangeFeed(view.updates);
+  const top = allTop.slice(0, limit);
+  const more =
+    allTop.length > top.length
+      ? `<p class="feed-more"><a href="?all=1">Show all ${allTop.length} updates</a> (${allTop.length - top.length} older ones are not shown)</p>`
+      : '';
   const repliesOf = (id: string) => replies.get(id) ?? [];
   const keys = keyEvents(view.updates);
   const title = view.title ?? view.story;
@@ -68,6 +79,7 @@ export function blogPage(view: StoryView, pageUrl: string): string {
     '<div class="new-updates-bar"><button type="button" class="new-updates" id="new-updates" hidden>New updates</button></div>' +
     `<div class="feed" id="feed">${top.map((u) => updateHtml(u, { repliesOf })).join('')}</div>` +
     (top.length === 0 ? '<p class="feed-empty" id="feed-empty">No updates yet.</p>' : '') +
+    more +
     '</section>' +
     '<div class="visually-hidden" id="announcer" aria-live="polite" aria-atomic="false"></div>' +
     '</main>' +

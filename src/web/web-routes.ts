@@ -3,7 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { StoppressError } from '../protocol/errors.js';
 import { storyIdPattern } from '../protocol/ids.js';
 import type { StoryStore } from '../store/story-store.js';
-import { blogPage, deskPage, errorPage, indexPage } from './render-pages.js';
+import { blogPage, blogPageLimit, deskPage, errorPage, indexPage } from './render-pages.js';
 import { StaticFiles } from './static-files.js';
 
 export interface WebRoutesOptions {
@@ -57,11 +57,12 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
 
   app.get('/', async (_request, reply) => sendHtml(reply, indexPage(await store.listStories())));
 
-  app.get<{ Params: { story: string } }>('/stories/:story', async (request, reply) => {
+  app.get<{ Params: { story: string }; Querystring: { all?: string } }>('/stories/:story', async (request, reply) => {
     const { story } = request.params;
     const view = storyIdPattern.test(story) ? await store.readView(story) : null;
     if (!view) throw new StoppressError('not_found', 'There is no live coverage at this address.');
-    return sendHtml(reply, blogPage(view, `${request.protocol}://${request.host}/stories/${story}`));
+    const limit = request.query.all === '1' ? Number.POSITIVE_INFINITY : blogPageLimit;
+    return sendHtml(reply, blogPage(view, `${request.protocol}://${request.host}/stories/${story}`, limit));
   });
 
   app.get('/desk', async (_request, reply) => sendHtml(reply, deskPage()));

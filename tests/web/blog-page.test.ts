@@ -129,6 +129,24 @@ describe('the live blog page without JavaScript', () => {
   });
 });
 
+describe('a long story', () => {
+  it('renders the newest 200 top-level updates and links to the whole story', async () => {
+    const story = newStory('long');
+    await putMeta(story, { title: 'A long day', status: 'live' });
+    const ids: string[] = [];
+    for (let i = 0; i < 205; i++) ids.push((await append(story, statement(`Item ${i}`))).id);
+    const articleIds = (html: string): string[] => [...html.matchAll(/<article class="update" id="u-([^"]+)"/g)].map((m) => m[1]!);
+
+    const page = await (await fetch(`${suite.service.url}/stories/${story}`)).text();
+    expect(articleIds(page)).toEqual(ids.slice(-200).reverse());
+    expect(page).toContain('<a href="?all=1">Show all 205 updates</a>');
+
+    const whole = await (await fetch(`${suite.service.url}/stories/${story}?all=1`)).text();
+    expect(articleIds(whole)).toEqual([...ids].reverse());
+    expect(whole).not.toContain('Show all');
+  });
+});
+
 describe('the live blog page with JavaScript', () => {
   it('shows a POST on the open page within 2 s, without a reload', async () => {
     const story = newStory('live');
