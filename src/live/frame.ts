@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import * as wsModule from 'ws';
+import { updateJson } from '../store/story-store.js';
 
 interface SenderStatics {
   frame(data: Buffer, options: { fin: boolean; rsv1: boolean; opcode: number; mask: boolean; readOnly: boolean }): Buffer[];
@@ -28,4 +29,9 @@ export function encodeTextFrame(payload: string): Buffer {
 export function rawSocketOf(ws: WebSocket): Socket | undefined {
   const socket = (ws as unknown as { _socket?: Socket })._socket;
   return socket && typeof socket.write === 'function' ? socket : undefined;
+}
+
+/** The JSON text of the `update` frame of one stream entry, built from the stored JSON without parsing it. */
+export function updateFrameJson(story: string, id: string, data: string): string {
+  return `{"type":"update","story":"${story}","update":${updateJson(story, id, data)}}`;
 }

@@ -1,5 +1,5 @@
-import { updateJson, type StoredEntry } from '../store/story-store.js';
-import { encodeTextFrame } from './frame.js';
+import type { StoredEntry } from '../store/story-store.js';
+import { encodeTextFrame, updateFrameJson } from './frame.js';
 
 /** One stream entry ready to send: its id and its complete WebSocket frame, built once per process. */
 export interface LiveEntry {
@@ -82,7 +82,7 @@ export class Hub {
     if (!set || set.size === 0) return;
     const live = entries.map(({ id, data }) => ({
       id,
-      frame: encodeTextFrame(`{"type":"update","story":"${story}","update":${updateJson(story, id, data)}}`),
+      frame: encodeTextFrame(updateFrameJson(story, id, data)),
     }));
     const batch: LiveBatch = { entries: live, bytes: live.length === 1 ? live[0]!.frame : Buffer.concat(live.map((e) => e.frame)) };
     for (const subscriber of set) subscriber.deliver(batch);

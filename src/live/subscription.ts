@@ -1,7 +1,7 @@
 import type { SubscribedFrame } from '../protocol/live-messages.js';
 import { compareUpdateIds } from '../protocol/update.js';
 import type { StoryStore } from '../store/story-store.js';
-import { updateJson } from '../store/story-store.js';
+import { updateFrameJson } from './frame.js';
 import type { Hub, HubSubscriber, LiveBatch, LiveEntry } from './hub.js';
 
 /** The socket side a subscription writes to. */
@@ -137,7 +137,7 @@ export class StorySubscription implements HubSubscriber {
       if (page.length === 0) return cursor;
       let last: Promise<void> = Promise.resolve();
       for (const { id, data } of page) {
-        last = this.#sink.sendAndDrain(`{"type":"update","story":"${this.story}","update":${updateJson(this.story, id, data)}}`);
+        last = this.#sink.sendAndDrain(updateFrameJson(this.story, id, data));
       }
       cursor = page[page.length - 1]!.id;
       await last;
