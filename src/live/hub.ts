@@ -57,6 +57,8 @@ export class Hub {
       this.remove(story, subscriber);
       throw error;
     }
+    // Everyone may have left while the activation was in flight; their remove() found nothing to deactivate yet.
+    if (!this.#subscribers.has(story)) this.#source!.deactivate(story);
   }
 
   /**
