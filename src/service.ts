@@ -41,7 +41,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const hub = new Hub();
   const blocking = createBlockingConnection(config.redisUrl);
   blocking.on('error', (error: Error) => logger.warn({ component: 'stream-reader', err: error.message }, 'redis connection error'));
-  const reader = new StreamReader(blocking, redis, store, hub.publish, logger.child({ component: 'stream-reader' }));
+  const reader = new StreamReader(blocking, redis, store, hub.publishAll, logger.child({ component: 'stream-reader' }));
   hub.attach(reader);
   await reader.start();
 

@@ -1,4 +1,5 @@
 import type { StoredEntry } from '../store/story-store.js';
+import type { StoryEntries } from './stream-reader.js';
 import { encodeTextFrame, updateFrameJson } from './frame.js';
 
 /** One stream entry ready to send: its id and its complete WebSocket frame, built once per process. */
@@ -21,6 +22,21 @@ export interface HubSubscriber {
   deliver(batch: LiveBatch): void;
 }
 
+/** A socket whose writes can be held back and flushed together (net.Socket cork/uncork). */
+export interface Corkable {
+  uncork(): void;
+}
+
+/**
+ * While the hub hands out entries of several stories read together, a socket that gets more than one of them
+ * corks itself on its first write and joins `corked`; the hub uncorks them all at the end, so each socket
+ * takes the whole round in one write (a dashboard following many stories).
+ */
+export interface WriteScope {
+  coalescing: boolean;
+  readonly corked: Corkable[];
+}
+
 /** What the hub needs from the stream reader. */
 export interface StorySource {
   activate(story: string): Promise<void>;
@@ -36,6 +52,7 @@ export interface StorySource {
  */
 export class Hub {
   readonly #subscribers = new Map<string, Set<HubSubscriber>>();
+  readonly writeScope: WriteScope = { coalescing: false, corked: [] };
   #source: StorySource | undefined;
 
   /** Connects the hub to its stream reader (they reference each other, so this is set after both exist). */
@@ -78,8 +95,28 @@ export class Hub {
     this.#source!.deactivate(story);
   }
 
-  /** The stream reader's listener: frames each entry once and hands the same bytes to every subscriber. */
-  readonly publish = (story: string, entries: readonly StoredEntry[]): void => {
+  /**
+   * The stream reader's listener: everything one XREAD returned. With several stories, sockets that get
+   * entries of more than one are corked for the round (see WriteScope) and flushed once at its end.
+   */
+  readonly publishAll = (batches: readonly StoryEntries[]): void => {
+    if (batches.length === 1) {
+      this.publish(batches[0]!.story, batches[0]!.entries);
+      return;
+    }
+    const scope = this.writeScope;
+    scope.coalescing = true;
+    try {
+      for (const { story, entries } of batches) this.publish(story, entries);
+    } finally {
+      scope.coalescing = false;
+      for (const socket of scope.corked) socket.uncork();
+      scope.corked.length = 0;
+    }
+  };
+
+  /** Frames each entry of one story once and hands the same bytes to every subscriber of the story. */
+  publish(story: string, entries: readonly StoredEntry[]): void {
     const set = this.#subscribers.get(story);
     if (!set || set.size === 0) return;
     const live = entries.map(({ id, data }) => ({
@@ -88,7 +125,7 @@ export class Hub {
     }));
     const batch: LiveBatch = { entries: live, bytes: live.length === 1 ? live[0]!.frame : Buffer.concat(live.map((e) => e.frame)) };
     for (const subscriber of set) subscriber.deliver(batch);
-  };
+  }
 
   /** Local subscriber count of a story (for tests and metrics). */
   subscriberCount(story: string): number {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { closeCodes, StoppressError, type ErrorCode } from '../protocol/errors.js';
 import { ClientFrame, type ErrorFrame } from '../protocol/live-messages.js';
+import type { Corkable } from './hub.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 
 /** What every connection of a gateway shares (one object, so that a connection stays small). */
@@ -43,13 +44,15 @@ function socketOnError(this: WebSocket, error: Error): void {
  * One client socket: parses its frames, holds its subscriptions, enforces its limits (subscriptions,
  * bad frames, slow-consumer bound) and tracks its heartbeat.
  */
-export class LiveConnection implements SubscriptionSink {
+export class LiveConnection implements SubscriptionSink, Corkable {
   readonly context: ConnectionContext;
   readonly #ws: WebSocket;
   readonly #socket: Socket;
   readonly #subscriptions = new Map<string, StorySubscription>();
   /** Times of recent bad frames; allocated on the first one (most sockets never send any). */
   #badFrameTimes: number[] | undefined;
+  /** Corked for the current multi-story round of the hub. */
+  #corked = false;
   /** Pings sent since the last pong; the heartbeat terminates the socket at 2. */
   unansweredPings = 0;
 
@@ -82,8 +85,20 @@ export class LiveConnection implements SubscriptionSink {
       this.closeSlow(`over ${this.context.maxBufferedBytes} bytes unsent`);
       return;
     }
+    const scope = this.context.hub.writeScope;
+    if (scope.coalescing && !this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      scope.corked.push(this);
+    }
     // One write of bytes framed once for all sockets (see frame.ts); ws.send would frame per socket.
     socket.write(frames);
+  }
+
+  /** Flushes what was written while corked for a multi-story round (see Hub.writeScope), in one write. */
+  uncork(): void {
+    this.#corked = false;
+    this.#socket.uncork();
   }
 
   sendAndDrain(frame: string | Buffer): Promise<void> {

@@ -11,8 +11,14 @@ export interface StreamReaderOptions {
   count?: number;
 }
 
-/** Receives each batch of new entries of a story, in stream order, exactly once per process. */
-export type EntriesListener = (story: string, entries: readonly StoredEntry[]) => void;
+/** New entries of one story, in stream order. */
+export interface StoryEntries {
+  readonly story: string;
+  readonly entries: readonly StoredEntry[];
+}
+
+/** Receives the new entries of every story one XREAD returned, each entry exactly once per process. */
+export type EntriesListener = (batches: readonly StoryEntries[]) => void;
 
 /**
  * The ONE blocking XREAD loop of a process, over every story that has local subscribers. Each entry is read
@@ -167,6 +173,7 @@ export class StreamReader {
   }
 
   #dispatch(reply: [string, [string, string[]][]][]): void {
+    const batches: StoryEntries[] = [];
     for (const [key, rawEntries] of reply) {
       const story = this.#keyToStory.get(key);
       if (story === undefined) continue;
@@ -179,11 +186,13 @@ export class StreamReader {
       }
       if (entries.length === 0) continue;
       this.#cursors.set(story, entries[entries.length - 1]!.id);
-      try {
-        this.#listener(story, entries);
-      } catch (error) {
-        this.#log.error({ err: error, story }, 'live listener failed');
-      }
+      batches.push({ story, entries });
+    }
+    if (batches.length === 0) return;
+    try {
+      this.#listener(batches);
+    } catch (error) {
+      this.#log.error({ err: error, stories: batches.map((b) => b.story) }, 'live listener failed');
     }
   }
 }

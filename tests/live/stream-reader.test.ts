@@ -1,8 +1,7 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StreamReader } from '../../src/live/stream-reader.js';
-import type { StoredEntry } from '../../src/store/story-store.js';
+import { StreamReader, type StoryEntries } from '../../src/live/stream-reader.js';
 import { StoryStore } from '../../src/store/story-store.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../support/test-service.js';
 
@@ -13,8 +12,8 @@ const store = new StoryStore(command, { keyPrefix: prefix, streamMaxLen: 1000, i
 const received: { story: string; ids: string[] }[] = [];
 const waiters: (() => void)[] = [];
 // A block far longer than the test timeout: only CLIENT UNBLOCK can make the reader see a new story in time.
-const reader = new StreamReader(blocking, command, store, (story, entries: readonly StoredEntry[]) => {
-  received.push({ story, ids: entries.map((e) => e.id) });
+const reader = new StreamReader(blocking, command, store, (batches: readonly StoryEntries[]) => {
+  for (const { story, entries } of batches) received.push({ story, ids: entries.map((e) => e.id) });
   for (const wake of waiters.splice(0)) wake();
 }, pino({ level: 'silent' }), { blockMs: 120_000 });
 
