@@ -150,9 +150,10 @@ export class StreamReader {
       }
       const keys: string[] = [];
       const ids: string[] = [];
-      for (const [story, id] of this.#cursors) {
-        keys.push(this.#store.streamKey(story));
-        ids.push(id);
+      // Keys were built once at activation; both maps hold exactly the active stories.
+      for (const [key, story] of this.#keyToStory) {
+        keys.push(key);
+        ids.push(this.#cursors.get(story)!);
       }
       try {
         this.#reading = true;
