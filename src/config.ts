@@ -21,6 +21,10 @@ const EnvSchema = z.object({
   WS_MAX_FRAME_BYTES: positiveInt(4_096),
   WS_MAX_BUFFERED_BYTES: positiveInt(1_048_576),
   WS_HEARTBEAT_MS: positiveInt(25_000),
+  WS_DRAIN_TIMEOUT_MS: positiveInt(5_000),
+  WS_SUBSCRIBE_RATE: z.coerce.number().positive().default(10),
+  WS_SUBSCRIBE_BURST: z.coerce.number().int().positive().optional(),
+  MAX_ACTIVE_STORIES: positiveInt(50_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
 });
 
@@ -47,6 +51,12 @@ export interface Config {
   readonly wsMaxFrameBytes: number;
   readonly wsMaxBufferedBytes: number;
   readonly wsHeartbeatMs: number;
+  readonly wsDrainTimeoutMs: number;
+  readonly wsSubscribeRate: number;
+  /** Defaults to `wsMaxSubscriptions`, so a client resubscribing all its stories after a reconnect passes. */
+  readonly wsSubscribeBurst: number;
+  /** Stories this node follows at most (each costs a channel subscription); more answer `node_story_limit`. */
+  readonly maxActiveStories: number;
   readonly shutdownTimeoutMs: number;
 }
 
@@ -104,6 +114,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
     wsHeartbeatMs: e.WS_HEARTBEAT_MS,
+    wsDrainTimeoutMs: e.WS_DRAIN_TIMEOUT_MS,
+    wsSubscribeRate: e.WS_SUBSCRIBE_RATE,
+    wsSubscribeBurst: e.WS_SUBSCRIBE_BURST ?? e.WS_MAX_SUBSCRIPTIONS,
+    maxActiveStories: e.MAX_ACTIVE_STORIES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   });
 }

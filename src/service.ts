@@ -38,7 +38,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
   });
 
-  const hub = new Hub();
+  const hub = new Hub(config.maxActiveStories);
   const blocking = createBlockingConnection(config.redisUrl);
   blocking.on('error', (error: Error) => logger.warn({ component: 'stream-reader', err: error.message }, 'redis connection error'));
   const reader = new StreamReader(blocking, redis, store, hub.publishAll, logger.child({ component: 'stream-reader' }));
@@ -64,6 +64,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     maxFrameBytes: config.wsMaxFrameBytes,
     maxSubscriptions: config.wsMaxSubscriptions,
     maxBufferedBytes: config.wsMaxBufferedBytes,
+    drainTimeoutMs: config.wsDrainTimeoutMs,
+    subscribeRate: config.wsSubscribeRate,
+    subscribeBurst: config.wsSubscribeBurst,
     heartbeatMs: config.wsHeartbeatMs,
   });
   gateway.attach(app.server);

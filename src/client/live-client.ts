@@ -19,7 +19,7 @@ import { storyIdPattern, updateIdPattern } from '../protocol/ids.js';
 const openState = 1;
 const policyViolation = 1008;
 /** Error codes after which subscribing again on the same socket can succeed. */
-const retryableSubscribeCodes = new Set(['redis_unavailable', 'internal', 'shutting_down']);
+const retryableSubscribeCodes = new Set(['redis_unavailable', 'internal', 'shutting_down', 'rate_limited', 'node_story_limit']);
 
 /** The HTTP base and the live endpoint of a service, from its base URL (http(s):// or ws(s)://, relative in a page). */
 export function serviceEndpoints(url: string): { httpBase: string; liveUrl: string } {

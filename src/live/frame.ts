@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import * as wsModule from 'ws';
+import { publishedAtOf } from '../protocol/update.js';
 import { updateJson } from '../store/story-store.js';
 
 interface SenderStatics {
@@ -17,8 +18,9 @@ if (typeof Sender?.frame !== 'function') throw new Error('this ws version does n
  * every subscriber.
  */
 export function encodeTextFrame(payload: string): Buffer {
-  return Buffer.concat(Sender.frame(Buffer.from(payload), { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false }));
+  return Buffer.concat(textFrameParts(Buffer.from(payload)));
 }
+
 
 /**
  * The TCP socket under a server-side `ws` WebSocket. Writing pre-built frames to it directly is safe here
@@ -34,4 +36,21 @@ export function rawSocketOf(ws: WebSocket): Socket | undefined {
 /** The JSON text of the `update` frame of one stream entry, built from the stored JSON without parsing it. */
 export function updateFrameJson(story: string, id: string, data: string): string {
   return `{"type":"update","story":"${story}","update":${updateJson(story, id, data)}}`;
+}
+
+/**
+ * The `update` frame payload of one stream entry, from its stored JSON as bytes: the same text as
+ * `updateFrameJson`, built without turning the entry into a string (the backlog sends many of these to one
+ * socket, and strings would all pass through the JS heap).
+ */
+export function updateFrameBytes(story: string, id: string, data: Buffer): Buffer {
+  const head = `{"type":"update","story":"${story}","update":{"id":"${id}","story":"${story}","publishedAt":"${publishedAtOf(id)}",`;
+  return Buffer.concat([Buffer.from(head), data.subarray(1), closingBrace]);
+}
+
+const closingBrace = Buffer.from('}');
+
+/** An unmasked text frame for `payload` as its header and the payload itself, uncopied. */
+export function textFrameParts(payload: Buffer): Buffer[] {
+  return Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false });
 }

@@ -20,7 +20,14 @@ export interface GatewayOptions {
   /** Largest inbound frame; a larger one closes the socket with 1009. @default 4096 */
   maxFrameBytes: number;
   maxSubscriptions: number;
+  /** The one bound on everything a socket has pending; past it the socket is closed with 1013. */
   maxBufferedBytes: number;
+  /** How long a paced backlog waits for a full socket to drain before closing it with 1013. @default 5000 */
+  drainTimeoutMs: number;
+  /** Subscribe/unsubscribe frames per second per socket (token bucket refill). */
+  subscribeRate: number;
+  /** Subscribe/unsubscribe frames a socket may send at once (token bucket size). */
+  subscribeBurst: number;
   /** Ping interval; a peer that misses two pongs is terminated. @default 25000 */
   heartbeatMs: number;
 }
@@ -49,8 +56,10 @@ export class Gateway {
       log: this.#log,
       maxSubscriptions: options.maxSubscriptions,
       maxBufferedBytes: options.maxBufferedBytes,
-      maxPendingBytes: options.maxBufferedBytes,
-      backlogPageSize: 200,
+      drainTimeoutMs: options.drainTimeoutMs,
+      subscribeRate: options.subscribeRate,
+      subscribeBurst: options.subscribeBurst,
+      backlogPageSize: 20,
       maxBadFrames: 20,
       badFrameWindowMs: 10_000,
     };

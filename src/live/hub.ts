@@ -1,3 +1,4 @@
+import { StoppressError } from '../protocol/errors.js';
 import type { StoredEntry } from '../store/story-store.js';
 import type { StoryEntries } from './stream-reader.js';
 import { encodeTextFrame, updateFrameJson } from './frame.js';
@@ -53,7 +54,13 @@ export interface StorySource {
 export class Hub {
   readonly #subscribers = new Map<string, Set<HubSubscriber>>();
   readonly writeScope: WriteScope = { coalescing: false, corked: [] };
+  readonly #maxActiveStories: number;
   #source: StorySource | undefined;
+
+  /** @param maxActiveStories stories with local subscribers this node follows at most. @default 50000 */
+  constructor(maxActiveStories = 50_000) {
+    this.#maxActiveStories = maxActiveStories;
+  }
 
   /** Connects the hub to its stream reader (they reference each other, so this is set after both exist). */
   attach(source: StorySource): void {
@@ -66,7 +73,14 @@ export class Hub {
    */
   async add(story: string, subscriber: HubSubscriber): Promise<void> {
     let set = this.#subscribers.get(story);
-    if (!set) this.#subscribers.set(story, (set = new Set()));
+    if (!set) {
+      // Each followed story costs a channel subscription: a flood of subscriptions to stories nobody else
+      // follows must not grow the node's (and Redis's) work without bound.
+      if (this.#subscribers.size >= this.#maxActiveStories) {
+        throw new StoppressError('node_story_limit', `this node already follows ${this.#maxActiveStories} stories: retry later`);
+      }
+      this.#subscribers.set(story, (set = new Set()));
+    }
     set.add(subscriber);
     try {
       await this.#source!.activate(story);
@@ -125,6 +139,11 @@ export class Hub {
     }));
     const batch: LiveBatch = { entries: live, bytes: live.length === 1 ? live[0]!.frame : Buffer.concat(live.map((e) => e.frame)) };
     for (const subscriber of set) subscriber.deliver(batch);
+  }
+
+  /** Stories with local subscribers (for tests and metrics). */
+  get activeStories(): number {
+    return this.#subscribers.size;
   }
 
   /** Local subscriber count of a story (for tests and metrics). */

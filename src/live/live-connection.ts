@@ -11,14 +11,23 @@ export interface ConnectionContext extends SubscriptionContext {
   readonly log: Logger;
   /** Stories one socket may follow at once. */
   readonly maxSubscriptions: number;
-  /** Unsent bytes a socket may hold before it is closed with 1013. */
+  /** Everything a socket may have pending (unsent bytes plus live entries held during backlogs) before it is closed with 1013. */
   readonly maxBufferedBytes: number;
+  /** How long a backlog waits for a socket at its high-water mark to drain before closing it with 1013. */
+  readonly drainTimeoutMs: number;
+  /** Subscribe and unsubscribe frames a socket may send per second, on average (token bucket refill). */
+  readonly subscribeRate: number;
+  /** Subscribe and unsubscribe frames a socket may send at once (token bucket size). */
+  readonly subscribeBurst: number;
   /** Bad frames tolerated per window before the socket is closed with 1008. */
   readonly maxBadFrames: number;
   readonly badFrameWindowMs: number;
 }
 
 const textFrame = { binary: false } as const;
+const noop = (): void => undefined;
+/** Unsent bytes past which a backlog waits for the socket to drain. */
+const backlogHighWaterBytes = 64 * 1024;
 /** WebSocket.OPEN, as a constant: `ws.OPEN` is a prototype getter. */
 const openState = 1;
 const connectionOf = Symbol('stoppress.connection');
@@ -41,8 +50,8 @@ function socketOnError(this: WebSocket, error: Error): void {
 }
 
 /**
- * One client socket: parses its frames, holds its subscriptions, enforces its limits (subscriptions,
- * bad frames, slow-consumer bound) and tracks its heartbeat.
+ * One client socket: parses its frames, holds its subscriptions, enforces its limits (subscriptions, subscribe
+ * rate, bad frames, the one slow-consumer bound over everything it has pending) and tracks its heartbeat.
  */
 export class LiveConnection implements SubscriptionSink, Corkable {
   readonly context: ConnectionContext;
@@ -53,6 +62,13 @@ export class LiveConnection implements SubscriptionSink, Corkable {
   #badFrameTimes: number[] | undefined;
   /** Corked for the current multi-story round of the hub. */
   #corked = false;
+  /** Bytes of live entries held by subscriptions that are still sending their backlog. */
+  #heldBytes = 0;
+  /** The backlog being sent (one subscription at a time per socket); undefined when none. */
+  #backlogChain: Promise<unknown> | undefined;
+  /** Subscribe-rate token bucket: tokens left and when they were counted; undefined until the first subscribe. */
+  #tokens: number | undefined;
+  #tokensAt = 0;
   /** Pings sent since the last pong; the heartbeat terminates the socket at 2. */
   unansweredPings = 0;
 
@@ -80,9 +96,12 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     if (this.#ws.readyState !== openState) return;
     const socket = this.#socket;
     // With permessage-deflate off, ws's sender holds nothing back: the socket's buffer is all that is unsent
-    // (what ws.bufferedAmount would add up, without touching the sender on this hot path).
-    if (socket.writableLength > this.context.maxBufferedBytes) {
-      this.closeSlow(`over ${this.context.maxBufferedBytes} bytes unsent`);
+    // (what ws.bufferedAmount would add up, without touching the sender on this hot path). The check comes
+    // before the write, so the close frame queues behind at most the bound; a socket with nothing unsent takes
+    // any batch.
+    const unsent = socket.writableLength;
+    if (unsent > 0 && unsent + this.#heldBytes + frames.length > this.context.maxBufferedBytes) {
+      this.closeSlow(`over ${this.context.maxBufferedBytes} bytes pending`);
       return;
     }
     const scope = this.context.hub.writeScope;
@@ -95,17 +114,75 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     socket.write(frames);
   }
 
+  sendControl(json: string): void {
+    if (this.open) this.#ws.send(json, textFrame);
+  }
+
+  async sendBacklog(frame: readonly Buffer[]): Promise<boolean> {
+    const { maxBufferedBytes } = this.context;
+    const socket = this.#socket;
+    const length = frame[0]!.length + (frame[1]?.length ?? 0);
+    // Past the high-water mark, wait for the socket to take what it has before adding more: a backlog never
+    // holds more than that in memory, and a socket that takes nothing for drainTimeoutMs is closed.
+    if (socket.writableLength > 0 && socket.writableLength + length > Math.min(backlogHighWaterBytes, maxBufferedBytes / 2)) {
+      if (!(await this.#drained())) return false;
+    }
+    if (!this.open) return false;
+    if (socket.writableLength + this.#heldBytes + length > maxBufferedBytes) {
+      this.closeSlow(`over ${maxBufferedBytes} bytes pending`);
+      return false;
+    }
+    for (const part of frame) socket.write(part);
+    return true;
+  }
+
+  backlogTurn<T>(task: () => Promise<T>): Promise<T> {
+    const previous = this.#backlogChain ?? Promise.resolve();
+    const turn = previous.then(task, task);
+    const chain = turn.then(noop, noop);
+    this.#backlogChain = chain;
+    void chain.then(() => {
+      if (this.#backlogChain === chain) this.#backlogChain = undefined;
+    });
+    return turn;
+  }
+
+  hold(bytes: number): boolean {
+    this.#heldBytes += bytes;
+    if (this.#socket.writableLength + this.#heldBytes <= this.context.maxBufferedBytes) return true;
+    this.closeSlow(`over ${this.context.maxBufferedBytes} bytes pending while a backlog was sent`);
+    return false;
+  }
+
+  release(bytes: number): void {
+    this.#heldBytes -= bytes;
+  }
+
+  /** Resolves true once the socket has written out its buffer, false if it closed or did not drain in time (then it is closed with 1013). */
+  #drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = this.#socket;
+      const finish = (drained: boolean): void => {
+        clearTimeout(timer);
+        socket.off('drain', onDrain);
+        this.#ws.off('close', onClose);
+        resolve(drained && this.open);
+      };
+      const onDrain = (): void => finish(true);
+      const onClose = (): void => finish(false);
+      const timer = setTimeout(() => {
+        this.closeSlow(`did not drain ${socket.writableLength} bytes within ${this.context.drainTimeoutMs} ms`);
+        finish(false);
+      }, this.context.drainTimeoutMs);
+      socket.once('drain', onDrain);
+      this.#ws.once('close', onClose);
+    });
+  }
+
   /** Flushes what was written while corked for a multi-story round (see Hub.writeScope), in one write. */
   uncork(): void {
     this.#corked = false;
     this.#socket.uncork();
-  }
-
-  sendAndDrain(frame: string | Buffer): Promise<void> {
-    return new Promise((resolve) => {
-      if (!this.open) return resolve();
-      this.#ws.send(frame, textFrame, () => resolve());
-    });
   }
 
   closeSlow(reason: string): void {
@@ -152,8 +229,26 @@ export class LiveConnection implements SubscriptionSink, Corkable {
       this.#refuse(refused.code, refused.message);
       return;
     }
+    if (!this.#takeToken()) {
+      this.#refuse('rate_limited', `over ${this.context.subscribeRate} subscribe and unsubscribe frames a second: slow down`, frame.story);
+      return;
+    }
     if (frame.type === 'subscribe') this.#subscribe(frame.story, frame.since);
     else this.#unsubscribe(frame.story);
+  }
+
+  /** The subscribe-rate token bucket: a reconnecting client may resubscribe a full burst at once, then `subscribeRate` a second. */
+  #takeToken(): boolean {
+    const { subscribeRate, subscribeBurst } = this.context;
+    const now = Date.now();
+    const tokens = Math.min(subscribeBurst, (this.#tokens ?? subscribeBurst) + ((now - this.#tokensAt) / 1000) * subscribeRate);
+    this.#tokensAt = now;
+    if (tokens < 1) {
+      this.#tokens = tokens;
+      return false;
+    }
+    this.#tokens = tokens - 1;
+    return true;
   }
 
   #subscribe(story: string, since: string | undefined): void {
@@ -186,7 +281,8 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     this.#ws.send(JSON.stringify({ type: 'unsubscribed', story }));
   }
 
-  #refuse(code: ErrorCode, message: string): void {
+  /** Answers a refused frame with an error frame; a socket that keeps sending refused frames is closed with 1008. */
+  #refuse(code: ErrorCode, message: string, story?: string): void {
     const now = Date.now();
     const recent = (this.#badFrameTimes ?? []).filter((t) => now - t < this.context.badFrameWindowMs);
     recent.push(now);
@@ -195,7 +291,7 @@ export class LiveConnection implements SubscriptionSink, Corkable {
       this.close(closeCodes.policyViolation, 'too many bad frames');
       return;
     }
-    this.#sendError({ type: 'error', code, message });
+    this.#sendError({ type: 'error', code, message, ...(story === undefined ? {} : { story }) });
   }
 
   #sendError(frame: ErrorFrame): void {

@@ -1,17 +1,30 @@
 import type { SubscribedFrame } from '../protocol/live-messages.js';
 import { compareUpdateIds } from '../protocol/update.js';
 import type { StoryStore } from '../store/story-store.js';
-import { updateFrameJson } from './frame.js';
+import { textFrameParts, updateFrameBytes } from './frame.js';
 import type { Hub, HubSubscriber, LiveBatch, LiveEntry } from './hub.js';
 
-/** The socket side a subscription writes to. */
+/**
+ * The socket side a subscription writes to. Everything a socket has pending (unsent bytes, live entries held
+ * during a backlog, across all its subscriptions) counts against one bound; past it the socket is closed as a
+ * slow consumer (1013).
+ */
 export interface SubscriptionSink {
   /** Writes pre-built frames (shared bytes) subject to the socket's slow-consumer bound. */
   sendLive(frames: Buffer): void;
-  /** Sends one frame and resolves once it has been handed to the kernel: used to pace the backlog. */
-  sendAndDrain(frame: string | Buffer): Promise<void>;
-  /** Closes the socket as a slow consumer (1013): its client resumes with `since`. */
-  closeSlow(reason: string): void;
+  /** Sends a small control frame (`subscribed`) without waiting for the socket. */
+  sendControl(json: string): void;
+  /**
+   * Writes one backlog frame, first waiting while the socket's unsent output is at its high-water mark.
+   * Resolves false when the socket closed (or was closed as slow because it did not drain in time).
+   */
+  sendBacklog(frame: readonly Buffer[]): Promise<boolean>;
+  /** Runs `task` when no other subscription of this socket is sending its backlog: one backlog at a time per socket. */
+  backlogTurn<T>(task: () => Promise<T>): Promise<T>;
+  /** Counts `bytes` of live entries held by a syncing subscription; false (and the socket closed) past the bound. */
+  hold(bytes: number): boolean;
+  /** Gives back held bytes (the subscription flushed or dropped them). */
+  release(bytes: number): void;
   readonly open: boolean;
 }
 
@@ -19,9 +32,7 @@ export interface SubscriptionSink {
 export interface SubscriptionContext {
   readonly hub: Hub;
   readonly store: StoryStore;
-  /** Live entries held while the backlog is sent; past this many bytes the socket is closed as slow. */
-  readonly maxPendingBytes: number;
-  /** Backlog entries read (and sent before waiting for the socket) per page. */
+  /** Backlog entries read from Redis per page (a socket reads one page at a time). */
   readonly backlogPageSize: number;
 }
 
@@ -30,10 +41,10 @@ const noEntries: readonly LiveEntry[] = Object.freeze([]);
 /**
  * One socket's subscription to one story: the backlog-then-live handoff.
  *
- * 1. Register with the hub first; from then on live entries are buffered.
- * 2. Read the backlog after `since` from the stream, page by page, and send it.
- * 3. Flush the buffer, skipping every id at or below the last one sent; then go live, still skipping such ids
- *    until the first newer one arrives (the reader may be behind the backlog read).
+ * 1. Register with the hub first; from then on live entries are held (and counted against the socket's bound).
+ * 2. Read the backlog after `since` from the stream, page by page, paced by the socket, and send it.
+ * 3. Flush the held entries, skipping every id at or below the last one sent; then go live, still skipping such
+ *    ids until the first newer one arrives (the fan-in may be behind the backlog read).
  *
  * Because registration precedes every backlog read and the hub delivers every entry appended after
  * registration, no entry falls between backlog and live, and the id filter removes the overlap: no gap, no
@@ -65,16 +76,18 @@ export class StorySubscription implements HubSubscriber {
     }
     if (this.#state !== 'syncing') return;
     const pending = this.#pending === noEntries ? (this.#pending = []) : (this.#pending as LiveEntry[]);
+    let bytes = 0;
     for (const entry of batch.entries) {
       pending.push(entry);
-      this.#pendingBytes += entry.frame.length;
+      bytes += entry.frame.length;
     }
-    if (this.#pendingBytes > this.#context.maxPendingBytes) this.#sink.closeSlow('too many updates arrived while the backlog was sent');
+    this.#pendingBytes += bytes;
+    this.#sink.hold(bytes);
   }
 
   /**
-   * Runs the handoff: `subscribed`, then the backlog, then live. Throws StoppressError when Redis fails;
-   * the caller reports it and drops the subscription.
+   * Runs the handoff: `subscribed`, then the backlog, then live. Throws StoppressError when Redis fails (or the
+   * node follows too many stories); the caller reports it and drops the subscription.
    */
   async start(since: string | undefined): Promise<void> {
     const { hub, store } = this.#context;
@@ -86,30 +99,32 @@ export class StorySubscription implements HubSubscriber {
       // Live from now: everything after what this process has delivered so far, since the hub hands every
       // later entry to this (already registered) subscription. No Redis call per subscriber.
       lastSent = hub.lastDelivered(this.story);
-      if (!this.#send({ type: 'subscribed', story: this.story, lastId: lastSent })) return;
+      if (!this.#sendSubscribed({ type: 'subscribed', story: this.story, lastId: lastSent })) return;
     } else {
-      const bounds = await store.streamBounds(this.story);
-      // "0-0" asks for whatever is retained. Otherwise a `since` older than the oldest retained entry of a
-      // trimmed stream may have lost entries after it: say so rather than skip them silently.
-      const recovered = since === '0-0' || !bounds.trimmed || bounds.firstId === null || compareUpdateIds(since, bounds.firstId) >= 0;
-      if (!this.#send({ type: 'subscribed', story: this.story, lastId: bounds.lastId, recovered })) return;
-      const backlogEnd = recovered ? await this.#sendBacklog(since) : bounds.lastId;
+      const backlogEnd = await this.#sink.backlogTurn(async () => {
+        if (this.#state !== 'syncing') return undefined;
+        const bounds = await store.streamBounds(this.story);
+        // "0-0" asks for whatever is retained. Otherwise a `since` older than the oldest retained entry of a
+        // trimmed stream may have lost entries after it: say so rather than skip them silently.
+        const recovered = since === '0-0' || !bounds.trimmed || bounds.firstId === null || compareUpdateIds(since, bounds.firstId) >= 0;
+        if (!this.#sendSubscribed({ type: 'subscribed', story: this.story, lastId: bounds.lastId, recovered })) return undefined;
+        return recovered ? this.#sendBacklog(since) : bounds.lastId;
+      });
       if (backlogEnd === undefined) return;
       lastSent = backlogEnd;
     }
 
     if (this.#state !== 'syncing') return;
     const pending = this.#pending;
-    this.#pending = noEntries;
-    this.#pendingBytes = 0;
+    this.#releasePending();
     this.#state = 'live';
     this.#floor = lastSent;
     if (pending.length > 0) this.#sendAboveFloor(pending);
   }
 
   /**
-   * The stream reader may lag behind the backlog read: entries at or below the last id sent can still arrive
-   * after the switch to live. They are dropped until the first newer one; from there on ids only grow.
+   * The fan-in may lag behind the backlog read: entries at or below the last id sent can still arrive after the
+   * switch to live. They are dropped until the first newer one; from there on ids only grow.
    */
   #sendAboveFloor(entries: readonly LiveEntry[]): void {
     const floor = this.#floor;
@@ -123,31 +138,38 @@ export class StorySubscription implements HubSubscriber {
   stop(): void {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
-    this.#pending = noEntries;
+    this.#releasePending();
     this.#context.hub.remove(this.story, this);
   }
 
-  /** Sends the entries after `since`, paced by the socket. Returns the last id sent (or `since`); undefined if stopped. */
+  #releasePending(): void {
+    this.#pending = noEntries;
+    if (this.#pendingBytes > 0) this.#sink.release(this.#pendingBytes);
+    this.#pendingBytes = 0;
+  }
+
+  /**
+   * Sends the entries after `since`, one page at a time, each frame paced by the socket. Returns the last id
+   * sent (or `since`); undefined if the subscription stopped or the socket closed.
+   */
   async #sendBacklog(since: string): Promise<string | undefined> {
     const { store, backlogPageSize } = this.#context;
     let cursor = since;
     for (;;) {
-      const page = await store.readEntries(this.story, cursor, backlogPageSize);
-      if (this.#state !== 'syncing' || !this.#sink.open) return undefined;
-      if (page.length === 0) return cursor;
-      let last: Promise<void> = Promise.resolve();
+      const page = await store.readEntryBytes(this.story, cursor, backlogPageSize);
       for (const { id, data } of page) {
-        last = this.#sink.sendAndDrain(updateFrameJson(this.story, id, data));
+        if (this.#state !== 'syncing') return undefined;
+        if (!(await this.#sink.sendBacklog(textFrameParts(updateFrameBytes(this.story, id, data))))) return undefined;
+        cursor = id;
       }
-      cursor = page[page.length - 1]!.id;
-      await last;
+      if (this.#state !== 'syncing' || !this.#sink.open) return undefined;
       if (page.length < backlogPageSize) return cursor;
     }
   }
 
-  #send(frame: SubscribedFrame): boolean {
+  #sendSubscribed(frame: SubscribedFrame): boolean {
     if (this.#state !== 'syncing' || !this.#sink.open) return false;
-    void this.#sink.sendAndDrain(JSON.stringify(frame)).catch(() => undefined);
+    this.#sink.sendControl(JSON.stringify(frame));
     return true;
   }
 }

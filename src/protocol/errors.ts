@@ -21,6 +21,8 @@ export const errorCatalogue = {
   bad_frame: { status: 400, meaning: 'A WebSocket frame is not JSON, not a known type, or fails validation.' },
   subscription_limit: { status: 429, meaning: 'The socket already follows the maximum number of stories.' },
   not_subscribed: { status: 400, meaning: '`unsubscribe` for a story this socket does not follow.' },
+  rate_limited: { status: 429, meaning: 'The socket sent subscribe and unsubscribe frames faster than `WS_SUBSCRIBE_RATE` allows (after a burst of `WS_SUBSCRIBE_BURST`); retry later. A socket that keeps going is closed with 1008.' },
+  node_story_limit: { status: 503, meaning: 'This node already follows `MAX_ACTIVE_STORIES` stories; retry later (or on another node).' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

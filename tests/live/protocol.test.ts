@@ -8,7 +8,7 @@ const prefix = uniquePrefix('live-protocol');
 let service: RunningService;
 
 beforeAll(async () => {
-  service = await startTestService(prefix, { WS_MAX_SUBSCRIPTIONS: '3', ALLOWED_ORIGINS: 'https://partner.example' });
+  service = await startTestService(prefix, { WS_MAX_SUBSCRIPTIONS: '3', WS_SUBSCRIBE_BURST: '50', ALLOWED_ORIGINS: 'https://partner.example' });
 });
 afterAll(async () => {
   await service.stop();
