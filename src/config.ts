@@ -9,6 +9,8 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  READY_PUBSUB_GRACE_MS: positiveInt(5_000),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/, 'letters, digits, ":", "_" and "-" only').default('sp:'),
   PUBLISHER_KEYS: z.string().optional(),
   STREAM_MAXLEN: positiveInt(10_000),
@@ -36,6 +38,10 @@ export interface Config {
   /** The Redis URL; `redisUrlGiven` is false when it is the default, which lets `npm start` start a private Redis. */
   readonly redisUrl: string;
   readonly redisUrlGiven: boolean;
+  /** Set when REDIS_CLUSTER_NODES is: the service runs on Redis Cluster from these seed nodes. */
+  readonly redisCluster: RedisClusterConfig | undefined;
+  /** How long a pub/sub connection (or a shard's) may be down before /readyz reports the node not ready. */
+  readonly readyPubsubGraceMs: number;
   readonly redisKeyPrefix: string;
   readonly publisherKeys: readonly string[];
   /** Set when no PUBLISHER_KEYS were given outside production: a key generated for this run. */
@@ -58,6 +64,14 @@ export interface Config {
   /** Stories this node follows at most (each costs a channel subscription); more answer `node_story_limit`. */
   readonly maxActiveStories: number;
   readonly shutdownTimeoutMs: number;
+}
+
+/** Redis Cluster seeds, and what every node connection needs (credentials and TLS come from the seeds' URLs). */
+export interface RedisClusterConfig {
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly tls: boolean;
 }
 
 /** Thrown for a bad environment; the message names the variable. */
@@ -87,6 +101,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publisherKeys.push(generatedPublisherKey);
   }
 
+  if (e.REDIS_CLUSTER_NODES !== undefined && e.REDIS_URL !== undefined) {
+    throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_URL are both set: set REDIS_URL for one Redis, or REDIS_CLUSTER_NODES for Redis Cluster, not both');
+  }
+  const redisCluster = e.REDIS_CLUSTER_NODES === undefined ? undefined : parseClusterNodes(e.REDIS_CLUSTER_NODES);
+
   const allowedOrigins = (e.ALLOWED_ORIGINS ?? (production ? '' : '*')).split(',').map((o) => o.trim()).filter(Boolean);
   if (production && allowedOrigins.includes('*')) throw new ConfigError('ALLOWED_ORIGINS: "*" is not allowed when NODE_ENV=production');
   for (const origin of allowedOrigins) {
@@ -100,7 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL ?? defaultRedisUrl,
-    redisUrlGiven: e.REDIS_URL !== undefined,
+    redisUrlGiven: e.REDIS_URL !== undefined || redisCluster !== undefined,
+    redisCluster,
+    readyPubsubGraceMs: e.READY_PUBSUB_GRACE_MS,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     publisherKeys: Object.freeze(publisherKeys),
     generatedPublisherKey,
@@ -119,5 +140,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsSubscribeBurst: e.WS_SUBSCRIBE_BURST ?? e.WS_MAX_SUBSCRIPTIONS,
     maxActiveStories: e.MAX_ACTIVE_STORIES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}
+
+/**
+ * REDIS_CLUSTER_NODES: comma-separated seeds, each `host:port` or `redis[s]://[user:pass@]host:port`. The seeds
+ * must agree on credentials and TLS: every node of one cluster is reached the same way.
+ */
+function parseClusterNodes(value: string): RedisClusterConfig {
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (entries.length === 0) throw new ConfigError('REDIS_CLUSTER_NODES: list at least one seed node, e.g. "10.0.0.1:6379,10.0.0.2:6379"');
+  const seeds = entries.map((entry) => {
+    const withScheme = /^[a-z]+:\/\//i.test(entry) ? entry : `redis://${entry}`;
+    let url: URL;
+    try {
+      url = new URL(withScheme);
+    } catch {
+      throw new ConfigError(`REDIS_CLUSTER_NODES: "${entry}" is not host:port or redis[s]://[user:pass@]host:port`);
+    }
+    const port = Number(url.port);
+    if (!/^rediss?:$/.test(url.protocol) || !url.hostname || !url.port || !Number.isInteger(port) || port < 1 || port > 65535 || (url.pathname !== '' && url.pathname !== '/')) {
+      throw new ConfigError(`REDIS_CLUSTER_NODES: "${entry}" is not host:port or redis[s]://[user:pass@]host:port`);
+    }
+    return {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port,
+      username: url.username ? decodeURIComponent(url.username) : undefined,
+      password: url.password ? decodeURIComponent(url.password) : undefined,
+      tls: url.protocol === 'rediss:',
+    };
+  });
+  const [first] = seeds;
+  if (seeds.some((s) => s.username !== first!.username || s.password !== first!.password || s.tls !== first!.tls)) {
+    throw new ConfigError('REDIS_CLUSTER_NODES: every seed must use the same scheme and credentials');
+  }
+  return Object.freeze({
+    nodes: Object.freeze(seeds.map(({ host, port }) => Object.freeze({ host, port }))),
+    username: first!.username,
+    password: first!.password,
+    tls: first!.tls,
   });
 }

@@ -1,14 +1,17 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { DemoStory } from './demo/demo-loader.js';
 import { buildHttpApp } from './http/http-app.js';
 import { Gateway } from './live/gateway.js';
 import { Hub } from './live/hub.js';
-import { StreamReader } from './live/stream-reader.js';
+import { StoryFeed } from './live/story-feed.js';
 import type { Logger } from './log.js';
-import { connectRedis, createBlockingConnection, createCommandConnection } from './store/redis-connection.js';
+import { clusterNodeOptions, createClusterConnection } from './store/cluster-connection.js';
+import type { RedisClient } from './store/redis-client.js';
+import { connectRedis, createCommandConnection } from './store/redis-connection.js';
+import { clusterTopology, singleTopology, type RedisTopology } from './store/redis-topology.js';
+import { ShardChannels } from './store/shard-channels.js';
 import { StoryStore } from './store/story-store.js';
 
 /** A running service: its address and an ordered shutdown. */
@@ -18,6 +21,8 @@ export interface RunningService {
   readonly app: FastifyInstance;
   readonly store: StoryStore;
   readonly hub: Hub;
+  readonly feed: StoryFeed;
+  readonly channels: ShardChannels;
   readonly gateway: Gateway;
   /** Ordered shutdown: refuse new work, close sockets with 1001, finish in-flight requests, close Redis. */
   stop(): Promise<void>;
@@ -28,7 +33,17 @@ export interface RunningService {
  * the integration tests (in-process). Throws when Redis cannot be reached.
  */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
-  const redis: Redis = createCommandConnection(config.redisUrl);
+  let redis: RedisClient;
+  let topology: RedisTopology;
+  if (config.redisCluster) {
+    const cluster = createClusterConnection(config.redisCluster);
+    redis = cluster;
+    topology = clusterTopology(cluster, clusterNodeOptions(config.redisCluster));
+  } else {
+    const single = createCommandConnection(config.redisUrl);
+    redis = single;
+    topology = singleTopology(single, config.redisUrl);
+  }
   redis.on('error', (error: Error) => logger.warn({ component: 'redis', err: error.message }, 'redis connection error'));
   await connectRedis(redis);
 
@@ -36,14 +51,21 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     keyPrefix: config.redisKeyPrefix,
     streamMaxLen: config.streamMaxLen,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
+    log: logger.child({ component: 'store' }),
   });
 
+  // The fan-in: one shard channel subscription per followed story, gaps filled from the streams.
   const hub = new Hub(config.maxActiveStories);
-  const blocking = createBlockingConnection(config.redisUrl);
-  blocking.on('error', (error: Error) => logger.warn({ component: 'stream-reader', err: error.message }, 'redis connection error'));
-  const reader = new StreamReader(blocking, redis, store, hub.publishAll, logger.child({ component: 'stream-reader' }));
-  hub.attach(reader);
-  await reader.start();
+  const feedLog = logger.child({ component: 'fan-in' });
+  let feed: StoryFeed | undefined;
+  const channels = new ShardChannels(
+    topology,
+    { message: (channel, payload) => feed!.channelOnMessage(channel, payload), resubscribed: (list) => feed!.channelsOnResubscribed(list) },
+    feedLog,
+  );
+  feed = new StoryFeed(channels, store, hub.publishAll, feedLog);
+  hub.attach(feed);
+  channels.start();
 
   let shuttingDown = false;
   const app = await buildHttpApp({
@@ -90,9 +112,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       gateway.closeAll();
       // Fastify stops accepting, lets in-flight requests (ingests) finish and closes idle keep-alive sockets.
       await Promise.all([app.close(), gateway.drained(3_000)]);
-      await reader.stop();
+      channels.stop();
+      store.close();
       await redis.quit().catch(() => redis.disconnect());
     })());
 
-  return { url: `http://${host}:${port}`, port, app, store, hub, gateway, stop };
+  return { url: `http://${host}:${port}`, port, app, store, hub, feed, channels, gateway, stop };
 }

@@ -1,6 +1,6 @@
 import { StoppressError } from '../protocol/errors.js';
 import type { StoredEntry } from '../store/story-store.js';
-import type { StoryEntries } from './stream-reader.js';
+import type { StoryEntries } from './story-feed.js';
 import { encodeTextFrame, updateFrameJson } from './frame.js';
 
 /** One stream entry ready to send: its id and its complete WebSocket frame, built once per process. */
@@ -38,7 +38,7 @@ export interface WriteScope {
   readonly corked: Corkable[];
 }
 
-/** What the hub needs from the stream reader. */
+/** What the hub needs from the fan-in (StoryFeed). */
 export interface StorySource {
   activate(story: string): Promise<void>;
   deactivate(story: string): void;

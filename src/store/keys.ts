@@ -10,6 +10,12 @@ export interface StoryKeys {
   readonly meta: string;
   /** String per idempotency key, `<id> <update JSON>`, expiring after IDEMPOTENCY_TTL_SECONDS. */
   idempotency(key: string): string;
+  /**
+   * The story's shard pub/sub channel (SPUBLISH/SSUBSCRIBE): the append script publishes each new entry on it.
+   * Not a key, but named under the same hash tag so that it lives in the stream's slot: a script may only
+   * publish to a shard channel of the slot it runs in.
+   */
+  readonly channel: string;
 }
 
 export function storyKeys(prefix: string, story: string): StoryKeys {
@@ -18,6 +24,7 @@ export function storyKeys(prefix: string, story: string): StoryKeys {
     updates: `${base}:updates`,
     meta: `${base}:meta`,
     idempotency: (key) => `${base}:idem:${key}`,
+    channel: `${base}:live`,
   };
 }
 

@@ -1,4 +1,5 @@
 import { Redis, ReplyError, type RedisOptions } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { StoppressError } from '../protocol/errors.js';
 
 /** How long a command may wait for Redis before the request fails with 503 (the API promises an answer within 2 s). */
@@ -36,7 +37,7 @@ export function createBlockingConnection(url: string, options: RedisOptions = {}
 }
 
 /** Waits for a connection to be ready, connecting it if it was created lazily; rejects with the connection error. */
-export async function connectRedis(redis: Redis): Promise<void> {
+export async function connectRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return;
   if (redis.status === 'wait') {
     await redis.connect();

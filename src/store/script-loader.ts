@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 
 /** The Lua scripts, one file each under `./scripts/`, registered with ioredis `defineCommand` (EVALSHA, EVAL on NOSCRIPT). */
 const scriptFiles = {
-  appendUpdate: { file: 'append-update.lua', numberOfKeys: 3 },
+  appendUpdate: { file: 'append-update.lua', numberOfKeys: 4 },
 } as const;
 
 export type ScriptName = keyof typeof scriptFiles;
 export type ScriptRunner = (keys: readonly string[], args: readonly (string | number)[]) => Promise<unknown>;
 
 /** Registers every script on `redis` and returns one typed runner per script. */
-export function loadScripts(redis: Redis): Record<ScriptName, ScriptRunner> {
+export function loadScripts(redis: RedisClient): Record<ScriptName, ScriptRunner> {
   const runners = {} as Record<ScriptName, ScriptRunner>;
   for (const [name, { file, numberOfKeys }] of Object.entries(scriptFiles) as [ScriptName, (typeof scriptFiles)[ScriptName]][]) {
     const lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { StoppressError } from '../protocol/errors.js';
 import {
   publishedAtOf,
@@ -11,6 +11,7 @@ import {
 import { foldCorrections } from './fold.js';
 import { storyIndexKey, storyKeys } from './keys.js';
 import { loadScripts, type ScriptName, type ScriptRunner } from './script-loader.js';
+import type { RedisClient } from './redis-client.js';
 import { guardRedis } from './redis-connection.js';
 
 export interface StoryStoreOptions {
@@ -20,6 +21,8 @@ export interface StoryStoreOptions {
   streamMaxLen: number;
   /** How long a repeated Idempotency-Key answers the first update. @default 86400 */
   idempotencyTtlSeconds: number;
+  /** Where index repairs are reported. @default silent */
+  log?: Logger;
 }
 
 export interface AppendResult {
@@ -52,25 +55,35 @@ const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverage
  * All methods throw StoppressError (`redis_unavailable` when Redis cannot be reached in time).
  */
 export class StoryStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #options: StoryStoreOptions;
   readonly #scripts: Record<ScriptName, ScriptRunner>;
+  /** Stories whose index entry could not be written after an append: story → the update time (ms) to record. */
+  readonly #indexRepairs = new Map<string, number>();
+  #repairTimer: NodeJS.Timeout | undefined;
 
-  constructor(redis: Redis, options: StoryStoreOptions) {
+  constructor(redis: RedisClient, options: StoryStoreOptions) {
     this.#redis = redis;
     this.#options = options;
     this.#scripts = loadScripts(redis);
   }
 
-  /** The Redis key of a story's stream (for the live reader, which reads streams directly by key). */
+  /** The Redis key of a story's stream. */
   streamKey(story: string): string {
     return storyKeys(this.#options.keyPrefix, story).updates;
   }
 
+  /** The shard channel on which the append script publishes a story's new entries (see append-update.lua). */
+  channel(story: string): string {
+    return storyKeys(this.#options.keyPrefix, story).channel;
+  }
+
   /**
-   * Appends a validated update. The target check, the idempotency record and the XADD are one Lua call, so
-   * concurrent retries with one idempotency key append once. The story index is updated after, as its own
-   * idempotent step (it lives in another Cluster slot).
+   * Appends a validated update. The target check, the idempotency record, the XADD and the SPUBLISH of the
+   * new entry are one Lua call, so concurrent retries with one idempotency key append once and no entry is
+   * stored unannounced. The story index is updated after, as its own idempotent step (it lives in another
+   * Cluster slot): when that step fails the update is stored all the same, so the result is still the stored
+   * update (an error would invite a duplicate) and the index is repaired in the background.
    */
   async append(story: string, input: UpdateInput, idempotencyKey?: string): Promise<AppendResult> {
     const keys = storyKeys(this.#options.keyPrefix, story);
@@ -79,7 +92,7 @@ export class StoryStore {
     const target = input.kind === 'correction' ? input.corrects : input.kind === 'reaction' ? (input.inReplyTo ?? '') : '';
     const reply = (await guardRedis(() =>
       this.#scripts.appendUpdate(
-        [keys.updates, keys.meta, keys.idempotency(idempotencyKey ?? '')],
+        [keys.updates, keys.meta, keys.idempotency(idempotencyKey ?? ''), keys.channel],
         [
           this.#options.streamMaxLen,
           this.#options.idempotencyTtlSeconds,
@@ -104,10 +117,49 @@ export class StoryStore {
         { path: 'corrects', message: 'is a correction' },
       ]);
     }
+    // A repeat also records the index: the first attempt may have stored the update and failed just after.
+    await this.#recordInIndex(story, msOf(id!));
     if (code === 0) return { created: false, id: id!, json: updateJson(story, id!, reply[2]!) };
-
-    await guardRedis(() => this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', msOf(id!), story));
     return { created: true, id: id!, json: updateJson(story, id!, json) };
+  }
+
+  /** Puts a story at `ms` in the index (ZADD GT: never moves it back); on failure, retries in the background. */
+  async #recordInIndex(story: string, ms: number): Promise<void> {
+    try {
+      await guardRedis(() => this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', ms, story));
+    } catch (error) {
+      this.#options.log?.warn({ story, err: error instanceof Error ? error.message : String(error) }, 'story index not updated; repairing it in the background');
+      this.#indexRepairs.set(story, Math.max(ms, this.#indexRepairs.get(story) ?? 0));
+      this.#scheduleIndexRepair(1_000);
+    }
+  }
+
+  #scheduleIndexRepair(delayMs: number): void {
+    if (this.#repairTimer) return;
+    this.#repairTimer = setTimeout(() => {
+      this.#repairTimer = undefined;
+      void this.#repairIndex(delayMs);
+    }, delayMs);
+    this.#repairTimer.unref();
+  }
+
+  async #repairIndex(delayMs: number): Promise<void> {
+    for (const [story, ms] of [...this.#indexRepairs]) {
+      try {
+        await guardRedis(() => this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', ms, story));
+        if (this.#indexRepairs.get(story) === ms) this.#indexRepairs.delete(story);
+        this.#options.log?.info({ story }, 'story index repaired');
+      } catch {
+        this.#scheduleIndexRepair(Math.min(delayMs * 2, 30_000));
+        return;
+      }
+    }
+  }
+
+  /** Stops background index repairs (on shutdown). */
+  close(): void {
+    clearTimeout(this.#repairTimer);
+    this.#repairTimer = undefined;
   }
 
   /** Raw entries after `after` (exclusive; from the start when undefined), oldest first, at most `limit`. */
@@ -189,8 +241,8 @@ export class StoryStore {
       if (absent.length > 0) multi.hdel(keys.meta, ...absent);
       multi.hset(keys.meta, ...present);
       await multi.exec();
-      await this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', Date.now(), story);
     });
+    await this.#recordInIndex(story, Date.now());
   }
 
   /** Stories, most recently updated first. Reads the index, never scans keys. */

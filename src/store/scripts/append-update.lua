@@ -1,11 +1,14 @@
 --[[
   Appends one update to a story's stream in one atomic step with its idempotency record and the
-  existence check of the update it corrects or replies to, and keeps the story's meta hash current.
+  existence check of the update it corrects or replies to, keeps the story's meta hash current, and
+  publishes the new entry to the story's shard channel (SPUBLISH): the doorbell every node's fan-in
+  listens to. The message names the entry before it, so a node can tell a missed message from the next one.
 
   Input:
     KEYS[1] the story's stream
     KEYS[2] the story's meta hash
     KEYS[3] the idempotency record (a key of the same story; unused when ARGV[3] is "0")
+    KEYS[4] the story's shard channel (same hash tag, so the same slot as the stream)
     ARGV[1] approximate MAXLEN of the stream
     ARGV[2] idempotency record TTL, seconds
     ARGV[3] "1" when an idempotency key was given, else "0"
@@ -13,13 +16,15 @@
     ARGV[5] "1" when that target must not itself be a correction, else "0"
     ARGV[6] kind of the new update
     ARGV[7] the update as JSON (without id, story and publishedAt)
+  Published on KEYS[4]:
+    "<previous id> <id> <update JSON>"   previous id "0-0" when the stream was empty
   Output:
     { 1, id }          appended as entry `id`
     { 0, id, json }    the idempotency key was seen before: the first update's id and JSON; nothing appended
     { -1 }             the target does not exist in this stream
     { -2 }             the target is a correction
 ]]
-local streamKey, metaKey, idempotencyKey = KEYS[1], KEYS[2], KEYS[3]
+local streamKey, metaKey, idempotencyKey, channel = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local maxLen, idempotencyTtl, hasIdempotencyKey = ARGV[1], ARGV[2], ARGV[3] == '1'
 local targetId, targetMustNotBeCorrection = ARGV[4], ARGV[5] == '1'
 local kind, json = ARGV[6], ARGV[7]
@@ -47,10 +52,17 @@ if targetId ~= '' then
   end
 end
 
+local newest = redis.call('XREVRANGE', streamKey, '+', '-', 'COUNT', 1)
+local previousId = '0-0'
+if #newest > 0 then
+  previousId = newest[1][1]
+end
+
 local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxLen, '*', 'k', kind, 'd', json)
 redis.call('HSET', metaKey, 'lastId', id)
 redis.call('HINCRBY', metaKey, 'count', 1)
 if hasIdempotencyKey then
   redis.call('SET', idempotencyKey, id .. ' ' .. json, 'EX', idempotencyTtl)
 end
+redis.call('SPUBLISH', channel, previousId .. ' ' .. id .. ' ' .. json)
 return { 1, id }
