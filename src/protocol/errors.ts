@@ -7,7 +7,7 @@ export const errorCatalogue = {
   bad_request: { status: 400, meaning: 'The request is malformed: not JSON, a JSON value that is not an object, or a bad header.' },
   validation_failed: { status: 400, meaning: 'The body or a parameter does not match the schema; `issues` lists each problem with its path.' },
   invalid_story_id: { status: 400, meaning: 'The story id is not 1-64 of a-z, 0-9 and "-".' },
-  invalid_update_id: { status: 400, meaning: 'An update id (`after`, `since`) is not of the form `<ms>-<seq>`.' },
+  invalid_update_id: { status: 400, meaning: 'An update id (`after`, `since`) is not `<ms>-<seq>` with two canonical unsigned 64-bit integers (no leading zeros, each at most 18446744073709551615); the message says which rule it breaks.' },
   unauthorized: { status: 401, meaning: 'No `Authorization: Bearer <key>` header, or the key is not a publisher key.' },
   not_found: { status: 404, meaning: 'No such story or route.' },
   target_not_found: { status: 422, meaning: '`corrects` or `inReplyTo` names an update that is not in this story (or was trimmed).' },

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { StoppressError } from '../protocol/errors.js';
+import { maxUpdateId } from '../protocol/ids.js';
 import {
   publishedAtOf,
   type StoryMetaInput,
@@ -112,6 +113,8 @@ export class StoryStore {
 
   /** Raw entries after `after` (exclusive; from the start when undefined), oldest first, at most `limit`. */
   async readEntries(story: string, after: string | undefined, limit: number): Promise<StoredEntry[]> {
+    // Nothing can follow the largest id, and Redis refuses an exclusive range that starts there.
+    if (after === maxUpdateId) return [];
     const key = storyKeys(this.#options.keyPrefix, story).updates;
     const reply = await guardRedis(() => this.#redis.xrange(key, after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit));
     return reply.map(([id, fields]) => ({ id, data: dataField(fields) }));
