@@ -14,7 +14,7 @@ export const errorCatalogue = {
   target_is_correction: { status: 422, meaning: '`corrects` names a correction: correct the original update instead.' },
   body_too_large: { status: 413, meaning: 'The body is over the 64 KiB limit.' },
   unsupported_media_type: { status: 415, meaning: 'The body is not `application/json`.' },
-  redis_unavailable: { status: 503, meaning: 'Redis is unreachable or did not answer within 1.5 s. A timed-out append may still land, so retry with the same Idempotency-Key: it is stored at most once.' },
+  redis_unavailable: { status: 503, meaning: 'Redis is unreachable or did not answer within 1.5 s; the answer comes within 2.0 s of the request\'s arrival. A timed-out append may still land, so retry with the same Idempotency-Key: it is stored at most once.' },
   shutting_down: { status: 503, meaning: 'The node is shutting down; retry (on another node).' },
   internal: { status: 500, meaning: 'An unexpected error; it is logged with the request id.' },
   // WebSocket-only codes (sent in error frames; the socket stays open).

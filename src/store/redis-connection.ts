@@ -1,7 +1,10 @@
 import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import { StoppressError } from '../protocol/errors.js';
 
-/** How long a command may wait for Redis before the request fails with 503 (the API promises an answer within 2 s). */
+/**
+ * How long one guarded Redis call may take before the request fails with 503 (the API promises an answer
+ * within 2 s of a request's arrival; the rest is margin for a busy event loop).
+ */
 export const commandTimeoutMs = 1_500;
 
 /**
@@ -57,12 +60,35 @@ export async function connectRedis(redis: Redis): Promise<void> {
 /**
  * Runs a Redis call and turns an unreachable or slow Redis into `redis_unavailable` (503). Errors that Redis
  * itself answered (ReplyError) are bugs, not outages, and pass through.
+ *
+ * The call gets `timeoutMs` from the moment guardRedis is called, whatever ioredis does with it. ioredis's own
+ * `commandTimeout` is not enough on its own: with auto-pipelining, commands issued while a pipeline is in flight
+ * are queued and only sent (and their timers only started) once that pipeline settles, so behind a stalled
+ * pipeline a command waited 1.5 s + 1.5 s. A call that loses the race may still reach Redis and run (an append
+ * may land): the message tells the client to retry with the same Idempotency-Key, which stores it once.
  */
-export async function guardRedis<T>(call: () => Promise<T>): Promise<T> {
+export async function guardRedis<T>(call: () => Promise<T>, timeoutMs: number = commandTimeoutMs): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisDeadlineError(timeoutMs)), timeoutMs);
+  });
   try {
-    return await call();
+    const running = call();
+    // The call may fail after the deadline has answered; that failure is expected and must not go unhandled.
+    running.catch(() => undefined);
+    return await Promise.race([running, deadline]);
   } catch (error) {
     if (error instanceof StoppressError || error instanceof ReplyError) throw error;
     throw new StoppressError('redis_unavailable', 'Redis is unreachable or did not answer in time: retry with the same Idempotency-Key, which stores the update at most once');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A Redis call outlived guardRedis's deadline. */
+class RedisDeadlineError extends Error {
+  override name = 'RedisDeadlineError';
+  constructor(timeoutMs: number) {
+    super(`Redis did not answer within ${timeoutMs} ms`);
   }
 }
