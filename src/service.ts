@@ -8,7 +8,7 @@ import { Gateway } from './live/gateway.js';
 import { Hub } from './live/hub.js';
 import { StreamReader } from './live/stream-reader.js';
 import type { Logger } from './log.js';
-import { connectRedis, createBlockingConnection, createCommandConnection } from './store/redis-connection.js';
+import { connectRedis, createBlockingConnection, createCommandConnection, RedisUnreachableError } from './store/redis-connection.js';
 import { StoryStore } from './store/story-store.js';
 
 /** A running service: its address and an ordered shutdown. */
@@ -25,12 +25,15 @@ export interface RunningService {
 
 /**
  * The composition root: config → redis → store → live hub → http + ws. Used by `main.ts` (the process) and by
- * the integration tests (in-process). Throws when Redis cannot be reached.
+ * the integration tests (in-process). Throws RedisUnreachableError when Redis cannot be reached.
  */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   const redis: Redis = createCommandConnection(config.redisUrl);
   redis.on('error', (error: Error) => logger.warn({ component: 'redis', err: error.message }, 'redis connection error'));
-  await connectRedis(redis);
+  await connectRedis(redis).catch((error: unknown) => {
+    redis.disconnect();
+    throw new RedisUnreachableError(config.redisUrl, error instanceof Error ? error.message : String(error));
+  });
 
   const store = new StoryStore(redis, {
     keyPrefix: config.redisKeyPrefix,

@@ -38,23 +38,61 @@ export function createBlockingConnection(url: string, options: RedisOptions = {}
   });
 }
 
-/** Waits for a connection to be ready, connecting it if it was created lazily; rejects with the connection error. */
+/** The Redis URL as it may be shown or logged: user name and password removed. */
+export function redisUrlForLogs(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return 'an unparsable Redis URL';
+  }
+}
+
+/** Thrown when the service cannot reach its Redis at start; names the Redis (without credentials) and why. */
+export class RedisUnreachableError extends Error {
+  override name = 'RedisUnreachableError';
+  /** The Redis URL without credentials. */
+  readonly url: string;
+  constructor(url: string, reason: string) {
+    super(`could not reach Redis at ${redisUrlForLogs(url)}: ${reason}`);
+    this.url = redisUrlForLogs(url);
+  }
+}
+
+/**
+ * Waits for a connection to be ready, connecting it if it was created lazily. Rejects with the underlying
+ * connection error (`connect ECONNREFUSED 127.0.0.1:6379`) rather than ioredis's `Connection is closed.`,
+ * which only says that it gave up.
+ */
 export async function connectRedis(redis: Redis): Promise<void> {
   if (redis.status === 'ready') return;
-  if (redis.status === 'wait') {
-    await redis.connect();
-    return;
+  let lastError: Error | undefined;
+  const redisOnError = (error: Error): void => {
+    lastError = error;
+  };
+  redis.on('error', redisOnError);
+  try {
+    if (redis.status === 'wait') {
+      await redis.connect();
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        redis.off('ready', onReady);
+        redis.off('error', onError);
+      };
+      const onReady = (): void => (cleanup(), resolve());
+      const onError = (error: Error): void => (cleanup(), reject(error));
+      redis.once('ready', onReady);
+      redis.once('error', onError);
+    });
+  } catch (error) {
+    throw lastError ?? error;
+  } finally {
+    redis.off('error', redisOnError);
   }
-  await new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      redis.off('ready', onReady);
-      redis.off('error', onError);
-    };
-    const onReady = (): void => (cleanup(), resolve());
-    const onError = (error: Error): void => (cleanup(), reject(error));
-    redis.once('ready', onReady);
-    redis.once('error', onError);
-  });
 }
 
 /**
