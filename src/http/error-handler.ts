@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoppressError } from '../protocol/errors.js';
-import { isPagePath, sendErrorPage } from '../web/page-errors.js';
+import { sendErrorPage } from '../web/page-errors.js';
+import { isPagePath } from '../web/page-paths.js';
 import type { RouteMethods } from './route-methods.js';
 
 /**

@@ -3,14 +3,6 @@ import type { StoppressError } from '../protocol/errors.js';
 import { errorPage } from './render-pages.js';
 import { contentSecurityPolicy } from './web-routes.js';
 
-/**
- * True for the paths of the HTML pages (`/`, `/desk`, `/stories/:story`): errors raised for them before a
- * route runs (a bad URL, an over-long story id, a wrong method) answer an HTML page, as the pages' own errors do.
- */
-export function isPagePath(path: string): boolean {
-  return path === '/' || path === '/desk' || /^\/stories\/[^/]+$/.test(path);
-}
-
 /** Answers `error` as an HTML error page with the pages' security headers. */
 export function sendErrorPage(reply: FastifyReply, error: StoppressError): FastifyReply {
   const message = error.code === 'redis_unavailable' ? 'The live coverage is briefly unavailable. Try again in a moment.' : error.message;

@@ -69,6 +69,7 @@ const cases: { code: ErrorCode; name: string; request: () => Promise<RawAnswer>;
   { code: 'unauthorized', name: 'a POST without a key', request: () => send('POST', `/v1/stories/${story}/updates`, '{}', { 'content-type': 'application/json' }) },
   { code: 'not_found', name: 'an unknown route', request: () => get('/v1/nothing-here') },
   { code: 'not_found', name: 'a story with no updates', request: () => get('/v1/stories/no-such-story') },
+  { code: 'not_found', name: 'a missing file under /assets', request: () => get('/assets/..%2f..%2fpackage.json') },
   { code: 'method_not_allowed', name: 'DELETE on a story', request: () => send('DELETE', `/v1/stories/${story}`, '', auth), allow: 'GET, HEAD, PUT' },
   { code: 'method_not_allowed', name: 'PATCH on the updates of a story', request: () => send('PATCH', `/v1/stories/${story}/updates`, '', {}), allow: 'GET, HEAD, POST' },
   { code: 'target_not_found', name: 'a correction of an unknown update', request: () => send('POST', `/v1/stories/${story}/updates`, '{"kind":"correction","corrects":"1-0","text":"x","note":"y"}', { ...auth, 'content-type': 'application/json' }) },
