@@ -40,6 +40,8 @@ export interface Config {
   readonly redisUrlGiven: boolean;
   /** Set when REDIS_CLUSTER_NODES is: the service runs on Redis Cluster from these seed nodes. */
   readonly redisCluster: RedisClusterConfig | undefined;
+  /** The Redis in use as it may be logged: the URL without credentials, or `cluster <seeds>`. */
+  readonly redisForLogs: string;
   /** How long a pub/sub connection (or a shard's) may be down before /readyz reports the node not ready. */
   readonly readyPubsubGraceMs: number;
   readonly redisKeyPrefix: string;
@@ -121,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL ?? defaultRedisUrl,
     redisUrlGiven: e.REDIS_URL !== undefined || redisCluster !== undefined,
     redisCluster,
+    redisForLogs: redisCluster ? `cluster ${redisCluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}` : urlWithoutCredentials(e.REDIS_URL ?? defaultRedisUrl),
     readyPubsubGraceMs: e.READY_PUBSUB_GRACE_MS,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     publisherKeys: Object.freeze(publisherKeys),
@@ -180,4 +183,11 @@ function parseClusterNodes(value: string): RedisClusterConfig {
     password: first!.password,
     tls: first!.tls,
   });
+}
+
+function urlWithoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.toString();
 }

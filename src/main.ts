@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { NoRedisError, redisAnswers, startPrivateRedis, type PrivateRedis } from './private-redis.js';
 import { startService } from './service.js';
+import { RedisUnreachableError } from './store/redis-connection.js';
 
 /**
  * The process: reads the environment, makes sure a Redis is there (starting a private one for `npm start`
@@ -28,13 +29,30 @@ async function main(): Promise<void> {
     }
   }
 
+  // Say which Redis this run writes to: with no REDIS_URL, `npm start` uses whatever answers on 127.0.0.1:6379.
+  const redis = config.redisForLogs;
+  const mode = config.redisCluster ? 'cluster' : 'single';
+  if (privateRedis) logger.info({ redis, mode, private: true }, 'using a private redis-server started for this run (REDIS_URL is unset and nothing answered on 127.0.0.1:6379)');
+  else if (config.redisCluster) logger.info({ redis, mode, private: false }, 'using the Redis Cluster named by REDIS_CLUSTER_NODES');
+  else if (config.redisUrlGiven) logger.info({ redis, mode, private: false }, 'using the Redis named by REDIS_URL');
+  else logger.info({ redis, mode, private: false }, 'using the Redis already running on 127.0.0.1:6379 (REDIS_URL is unset); its data is shared with whatever else uses it');
+
   let service;
   try {
     service = await startService(config, logger);
   } catch (error) {
     await privateRedis?.stop();
-    const reason = error instanceof Error ? error.message : String(error);
-    fail(`stoppress: could not start: ${reason}${/ECONNREFUSED|ETIMEDOUT|ENOTFOUND/.test(reason) ? ` (is Redis running at ${config.redisUrl}?)` : ''}`);
+    if (error instanceof RedisUnreachableError) {
+      fail(
+        `stoppress: ${error.message}. ` +
+          (config.redisCluster
+            ? 'Check that the cluster nodes in REDIS_CLUSTER_NODES run and are reachable from here.'
+            : config.redisUrlGiven
+            ? 'Start Redis there, or set REDIS_URL to a Redis that runs (unset it and `npm start` starts a private redis-server).'
+            : 'Start Redis on 127.0.0.1:6379, or set REDIS_URL to a Redis that runs.'),
+      );
+    }
+    fail(`stoppress: could not start: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   if (config.generatedPublisherKey) {

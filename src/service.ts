@@ -9,7 +9,7 @@ import { StoryFeed } from './live/story-feed.js';
 import type { Logger } from './log.js';
 import { clusterNodeOptions, createClusterConnection } from './store/cluster-connection.js';
 import type { RedisClient } from './store/redis-client.js';
-import { connectRedis, createCommandConnection } from './store/redis-connection.js';
+import { connectRedis, createCommandConnection, RedisUnreachableError } from './store/redis-connection.js';
 import { clusterTopology, singleTopology, type RedisTopology } from './store/redis-topology.js';
 import { ShardChannels } from './store/shard-channels.js';
 import { StoryStore } from './store/story-store.js';
@@ -30,7 +30,7 @@ export interface RunningService {
 
 /**
  * The composition root: config → redis → store → live hub → http + ws. Used by `main.ts` (the process) and by
- * the integration tests (in-process). Throws when Redis cannot be reached.
+ * the integration tests (in-process). Throws RedisUnreachableError when Redis cannot be reached.
  */
 export async function startService(config: Config, logger: Logger): Promise<RunningService> {
   let redis: RedisClient;
@@ -45,7 +45,10 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     topology = singleTopology(single, config.redisUrl);
   }
   redis.on('error', (error: Error) => logger.warn({ component: 'redis', err: error.message }, 'redis connection error'));
-  await connectRedis(redis);
+  await connectRedis(redis).catch((error: unknown) => {
+    redis.disconnect();
+    throw new RedisUnreachableError(config.redisForLogs, error instanceof Error ? error.message : String(error));
+  });
 
   const store = new StoryStore(redis, {
     keyPrefix: config.redisKeyPrefix,

@@ -32,7 +32,7 @@ const layerOf = (path: string): string => (path.includes('/') ? path.split('/')[
 const allowed: Record<string, (target: string) => boolean> = {
   protocol: (t) => t === 'zod' || layerOf(t) === 'protocol',
   client: (t) => ['protocol', 'client'].includes(layerOf(t)),
-  store: (t) => ['protocol', 'store'].includes(layerOf(t)) || ['ioredis', 'node:fs'].includes(t),
+  store: (t) => ['protocol', 'store'].includes(layerOf(t)) || ['ioredis', 'node:fs', 'pino', 'cluster-key-slot'].includes(t),
   live: (t) => ['protocol', 'store', 'live'].includes(layerOf(t)) || ['ws', 'pino', 'ioredis'].includes(t) || t.startsWith('node:'),
   web: (t) => ['protocol', 'store', 'client', 'web'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
   http: (t) => ['protocol', 'store', 'http', 'web'].includes(layerOf(t)) || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),

@@ -14,7 +14,7 @@ import {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './types.js';
-import { storyIdPattern, updateIdPattern } from '../protocol/ids.js';
+import { isUpdateId, storyIdPattern } from '../protocol/ids.js';
 
 const openState = 1;
 const policyViolation = 1008;
@@ -115,7 +115,7 @@ export class LiveClient implements LiveConnection {
     if (this.#closed) throw new Error('stoppress/client: this connection is closed; connect() again');
     if (!storyIdPattern.test(story)) throw new TypeError(`stoppress/client: "${story}" is not a story id (1-64 of a-z, 0-9 and "-")`);
     const since = options?.since;
-    if (since !== undefined && !updateIdPattern.test(since)) throw new TypeError(`stoppress/client: since "${since}" is not an update id ("<ms>-<seq>")`);
+    if (since !== undefined && !isUpdateId(since)) throw new TypeError(`stoppress/client: since "${since}" is not an update id ("<ms>-<seq>")`);
     if (this.#follows.has(story)) throw new Error(`stoppress/client: "${story}" is already followed on this connection; unfollow it first`);
 
     const follow = new StoryFollow(story, since, handlers, { keptLimit: this.#keptLimit, reportError: this.#unhandledError });

@@ -4,12 +4,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import { StoppressError } from '../protocol/errors.js';
 import type { StoryStore } from '../store/story-store.js';
-import { httpErrorHandler } from './error-handler.js';
+import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { useJsonObjectBodies } from './json-body.js';
 import { createPublisherAuth } from './publisher-auth.js';
 import { readRoutes } from './read-routes.js';
+import { RouteMethods } from './route-methods.js';
 import { webRoutes } from '../web/web-routes.js';
 
 export interface HttpAppOptions {
@@ -36,13 +37,25 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     genReqId: () => randomUUID(),
     bodyLimit: bodyLimitBytes,
     routerOptions: { maxParamLength: 500 },
-    return503OnClosing: true,
+    // A request arriving during shutdown gets 503 shutting_down from the hook below, in the error shape
+    // (Fastify's own 503 has its own body).
+    return503OnClosing: false,
+    // Errors raised before any route runs answer in the one error shape too (see error-handler.ts).
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
   app.setErrorHandler(httpErrorHandler);
   useJsonObjectBodies(app);
-  app.setNotFoundHandler((request, reply) => {
-    const error = new StoppressError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
-    void reply.status(404).send(error.toBody());
+  const routes = new RouteMethods();
+  app.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  app.setNotFoundHandler(notFoundHandler(routes));
+  // @fastify/cors answers a preflight without Origin or Access-Control-Request-Method with plain text; refuse it
+  // here first, in the error shape.
+  app.addHook('onRequest', async (request) => {
+    if (options.isShuttingDown()) throw new StoppressError('shutting_down', 'this node is shutting down: retry (on another node)');
+    if (request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method'])) {
+      throw new StoppressError('bad_request', 'a CORS preflight (OPTIONS) needs the Origin and Access-Control-Request-Method headers');
+    }
   });
   // One log line per request, with its id; headers (and so the publisher key) are never logged.
   app.addHook('onResponse', async (request, reply) => {

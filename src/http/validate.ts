@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { StoppressError, type ErrorCode, type ErrorIssue } from '../protocol/errors.js';
-import { StoryId, UpdateId } from '../protocol/update.js';
+import { StoryId, updateIdProblem } from '../protocol/update.js';
 
 /** Turns zod issues into `{ path, message }` pairs, paths dotted (`source.name`). */
 export function toIssues(error: z.ZodError): ErrorIssue[] {
@@ -30,9 +30,9 @@ export function parseStoryId(value: unknown): string {
   return result.data;
 }
 
-/** An update id from a query string or frame. */
+/** An update id from a query string: `invalid_update_id` (400) saying why, before Redis is touched. */
 export function parseUpdateId(value: unknown, field: string): string {
-  const result = UpdateId.safeParse(value);
-  if (!result.success) throw new StoppressError('invalid_update_id', `${field} ${JSON.stringify(value)} is not an update id like "1644914400000-0"`);
-  return result.data;
+  const problem = typeof value === 'string' ? updateIdProblem(value) : 'give it once, as a string';
+  if (problem !== undefined) throw new StoppressError('invalid_update_id', `${field} ${JSON.stringify(value)} is not an update id: ${problem}`);
+  return value as string;
 }

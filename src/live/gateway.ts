@@ -15,7 +15,10 @@ export interface GatewayOptions {
   logger: Logger;
   /** Path of the WebSocket endpoint. @default "/v1/live" */
   path?: string;
-  /** Origins allowed to open a socket from a browser; `*` for any. Requests without Origin (servers) pass. */
+  /**
+   * Origins allowed to open a socket from a browser, besides the service's own (see isOwnOrigin); `*` for any.
+   * Requests without Origin (servers) pass.
+   */
   allowedOrigins: readonly string[];
   /** Largest inbound frame; a larger one closes the socket with 1009. @default 4096 */
   maxFrameBytes: number;
@@ -106,7 +109,7 @@ export class Gateway {
     if (path !== (this.#options.path ?? '/v1/live')) return refuseUpgrade(socket, 404, 'Not Found');
     if (this.#closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
     const origin = request.headers.origin;
-    if (origin !== undefined && !this.#originAllowed(origin)) {
+    if (origin !== undefined && !isOwnOrigin(origin, request) && !this.#originAllowed(origin)) {
       this.#log.info({ origin }, 'websocket origin refused');
       return refuseUpgrade(socket, 403, 'Forbidden');
     }
@@ -133,6 +136,20 @@ export class Gateway {
       this.#heartbeat.remove(connection);
     });
   }
+}
+
+/**
+ * True when `origin` is the service's own: the page and desk this service serves open their socket from it,
+ * whatever ALLOWED_ORIGINS lists. For now the own origin is read off the request, `http://<Host>` or
+ * `https://<Host>` (either scheme, so that a TLS-terminating proxy in front changes nothing): a browser sets
+ * both Host and Origin itself, so a page elsewhere cannot pass as this one. (When a PUBLIC_URL setting exists,
+ * its origin is the one to use.)
+ */
+export function isOwnOrigin(origin: string, request: IncomingMessage): boolean {
+  const host = request.headers.host?.toLowerCase();
+  if (!host) return false;
+  const lower = origin.toLowerCase();
+  return lower === `http://${host}` || lower === `https://${host}`;
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

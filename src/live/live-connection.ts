@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Socket } from 'node:net';
 import type { RawData, WebSocket } from 'ws';
 import { closeCodes, StoppressError, type ErrorCode } from '../protocol/errors.js';
+import { storyIdPattern } from '../protocol/ids.js';
 import { ClientFrame, type ErrorFrame } from '../protocol/live-messages.js';
 import type { Corkable } from './hub.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
@@ -214,9 +215,11 @@ export class LiveConnection implements SubscriptionSink, Corkable {
   /** Parses and runs one client frame; bad frames are answered with an error frame (and counted). */
   handleFrame(data: RawData, isBinary: boolean): void {
     let frame: ClientFrame;
+    let raw: unknown;
     try {
       if (isBinary) throw new StoppressError('bad_frame', 'send text frames with JSON');
-      const parsed = ClientFrame.safeParse(JSON.parse(data.toString()));
+      raw = JSON.parse(data.toString());
+      const parsed = ClientFrame.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         const path = issue?.path.join('.');
@@ -226,7 +229,7 @@ export class LiveConnection implements SubscriptionSink, Corkable {
       frame = parsed.data;
     } catch (error) {
       const refused = error instanceof StoppressError ? error : new StoppressError('bad_frame', 'the frame is not JSON');
-      this.#refuse(refused.code, refused.message);
+      this.#refuse(refused.code, refused.message, storyNamedBy(raw));
       return;
     }
     if (!this.#takeToken()) {
@@ -282,7 +285,7 @@ export class LiveConnection implements SubscriptionSink, Corkable {
   }
 
   /** Answers a refused frame with an error frame; a socket that keeps sending refused frames is closed with 1008. */
-  #refuse(code: ErrorCode, message: string, story?: string): void {
+  #refuse(code: ErrorCode, message: string, story: string | undefined): void {
     const now = Date.now();
     const recent = (this.#badFrameTimes ?? []).filter((t) => now - t < this.context.badFrameWindowMs);
     recent.push(now);
@@ -291,6 +294,7 @@ export class LiveConnection implements SubscriptionSink, Corkable {
       this.close(closeCodes.policyViolation, 'too many bad frames');
       return;
     }
+    // An error about one story (a bad `since`, say) names it, so a client can tell which subscription failed.
     this.#sendError({ type: 'error', code, message, ...(story === undefined ? {} : { story }) });
   }
 
@@ -303,4 +307,11 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     for (const subscription of this.#subscriptions.values()) subscription.stop();
     this.#subscriptions.clear();
   }
+}
+
+/** The story a refused frame names, when it names a valid one. */
+function storyNamedBy(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const story = (raw as { story?: unknown }).story;
+  return typeof story === 'string' && storyIdPattern.test(story) ? story : undefined;
 }

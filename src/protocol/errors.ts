@@ -4,17 +4,21 @@
  * (a test fails when one is not).
  */
 export const errorCatalogue = {
-  bad_request: { status: 400, meaning: 'The request is malformed: not JSON, a JSON value that is not an object, or a bad header.' },
+  bad_request: { status: 400, meaning: 'The request is malformed: not JSON, a JSON value that is not an object, a bad header, a path that is not valid percent-encoding, a CORS preflight without its headers, or not HTTP.' },
   validation_failed: { status: 400, meaning: 'The body or a parameter does not match the schema; `issues` lists each problem with its path.' },
   invalid_story_id: { status: 400, meaning: 'The story id is not 1-64 of a-z, 0-9 and "-".' },
-  invalid_update_id: { status: 400, meaning: 'An update id (`after`, `since`) is not of the form `<ms>-<seq>`.' },
+  invalid_update_id: { status: 400, meaning: 'An update id (`after`, `since`) is not `<ms>-<seq>` with two canonical unsigned 64-bit integers (no leading zeros, each at most 18446744073709551615); the message says which rule it breaks.' },
   unauthorized: { status: 401, meaning: 'No `Authorization: Bearer <key>` header, or the key is not a publisher key.' },
   not_found: { status: 404, meaning: 'No such story or route.' },
+  method_not_allowed: { status: 405, meaning: 'The path exists but not with this method; the `Allow` header lists the methods it answers.' },
+  request_timeout: { status: 408, meaning: 'The request (headers or body) was not received in time.' },
   target_not_found: { status: 422, meaning: '`corrects` or `inReplyTo` names an update that is not in this story (or was trimmed).' },
   target_is_correction: { status: 422, meaning: '`corrects` names a correction: correct the original update instead.' },
   body_too_large: { status: 413, meaning: 'The body is over the 64 KiB limit.' },
+  uri_too_long: { status: 414, meaning: 'A part of the path (a story id, say) is over 500 characters.' },
   unsupported_media_type: { status: 415, meaning: 'The body is not `application/json`.' },
-  redis_unavailable: { status: 503, meaning: 'Redis is unreachable or did not answer within 1.5 s. A timed-out append may still land, so retry with the same Idempotency-Key: it is stored at most once.' },
+  headers_too_large: { status: 431, meaning: 'The request line and headers are over 16 KiB (the answer is written before the connection is closed).' },
+  redis_unavailable: { status: 503, meaning: 'Redis is unreachable or did not answer within 1.5 s; the answer comes within 2.0 s of the request\'s arrival. A timed-out append may still land, so retry with the same Idempotency-Key: it is stored at most once.' },
   shutting_down: { status: 503, meaning: 'The node is shutting down; retry (on another node).' },
   internal: { status: 500, meaning: 'An unexpected error; it is logged with the request id.' },
   // WebSocket-only codes (sent in error frames; the socket stays open).

@@ -1,13 +1,16 @@
 import { z } from 'zod';
-import { storyIdPattern, updateIdPattern } from './ids.js';
+import { storyIdPattern, updateIdProblem } from './ids.js';
 
-export { compareUpdateIds, publishedAtOf, storyIdPattern, updateIdPattern } from './ids.js';
+export { compareUpdateIds, isUpdateId, maxUpdateId, publishedAtOf, storyIdPattern, updateIdPattern, updateIdProblem } from './ids.js';
 
 export const StoryId = z.string().regex(storyIdPattern, 'a story id is 1-64 of a-z, 0-9 and "-", not starting with "-"');
 export type StoryId = z.infer<typeof StoryId>;
 
-/** An update id: the Redis stream entry id `<ms>-<seq>` (see ids.ts). */
-export const UpdateId = z.string().regex(updateIdPattern, 'an update id looks like "1644914400000-0"');
+/** An update id: the Redis stream entry id `<ms>-<seq>`, two canonical unsigned 64-bit integers (see ids.ts). */
+export const UpdateId = z.string().superRefine((value, context) => {
+  const problem = updateIdProblem(value);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+});
 export type UpdateId = z.infer<typeof UpdateId>;
 
 export const UpdateKind = z.enum(['statement', 'reaction', 'correction']);

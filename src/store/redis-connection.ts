@@ -2,7 +2,10 @@ import { Redis, ReplyError, type RedisOptions } from 'ioredis';
 import type { RedisClient } from './redis-client.js';
 import { StoppressError } from '../protocol/errors.js';
 
-/** How long a command may wait for Redis before the request fails with 503 (the API promises an answer within 2 s). */
+/**
+ * How long one guarded Redis call may take before the request fails with 503 (the API promises an answer
+ * within 2 s of a request's arrival; the rest is margin for a busy event loop).
+ */
 export const commandTimeoutMs = 1_500;
 
 /**
@@ -22,48 +25,84 @@ export function createCommandConnection(url: string, options: RedisOptions = {})
   });
 }
 
-/**
- * Opens a connection for blocking reads (XREAD BLOCK): no command timeout, since a block outlasts it,
- * and an offline queue so the read loop simply waits for the reconnect.
- */
-export function createBlockingConnection(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: null,
-    connectTimeout: 2_000,
-    lazyConnect: true,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-    ...options,
-  });
+/** Thrown when the service cannot reach its Redis at start; names the Redis (without credentials) and why. */
+export class RedisUnreachableError extends Error {
+  override name = 'RedisUnreachableError';
+  /** The Redis (URL or cluster seeds) without credentials. */
+  readonly redis: string;
+  /** @param redis the Redis as it may be shown (Config.redisForLogs: no credentials). */
+  constructor(redis: string, reason: string) {
+    super(`could not reach Redis at ${redis}: ${reason}`);
+    this.redis = redis;
+  }
 }
 
-/** Waits for a connection to be ready, connecting it if it was created lazily; rejects with the connection error. */
+/**
+ * Waits for a connection to be ready, connecting it if it was created lazily. Rejects with the underlying
+ * connection error (`connect ECONNREFUSED 127.0.0.1:6379`) rather than ioredis's `Connection is closed.`,
+ * which only says that it gave up.
+ */
 export async function connectRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return;
-  if (redis.status === 'wait') {
-    await redis.connect();
-    return;
+  let lastError: Error | undefined;
+  const redisOnError = (error: Error): void => {
+    lastError = error;
+  };
+  redis.on('error', redisOnError);
+  try {
+    if (redis.status === 'wait') {
+      await redis.connect();
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        redis.off('ready', onReady);
+        redis.off('error', onError);
+      };
+      const onReady = (): void => (cleanup(), resolve());
+      const onError = (error: Error): void => (cleanup(), reject(error));
+      redis.once('ready', onReady);
+      redis.once('error', onError);
+    });
+  } catch (error) {
+    throw lastError ?? error;
+  } finally {
+    redis.off('error', redisOnError);
   }
-  await new Promise<void>((resolve, reject) => {
-    const cleanup = (): void => {
-      redis.off('ready', onReady);
-      redis.off('error', onError);
-    };
-    const onReady = (): void => (cleanup(), resolve());
-    const onError = (error: Error): void => (cleanup(), reject(error));
-    redis.once('ready', onReady);
-    redis.once('error', onError);
-  });
 }
 
 /**
  * Runs a Redis call and turns an unreachable or slow Redis into `redis_unavailable` (503). Errors that Redis
  * itself answered (ReplyError) are bugs, not outages, and pass through.
+ *
+ * The call gets `timeoutMs` from the moment guardRedis is called, whatever ioredis does with it. ioredis's own
+ * `commandTimeout` is not enough on its own: with auto-pipelining, commands issued while a pipeline is in flight
+ * are queued and only sent (and their timers only started) once that pipeline settles, so behind a stalled
+ * pipeline a command waited 1.5 s + 1.5 s. A call that loses the race may still reach Redis and run (an append
+ * may land): the message tells the client to retry with the same Idempotency-Key, which stores it once.
  */
-export async function guardRedis<T>(call: () => Promise<T>): Promise<T> {
+export async function guardRedis<T>(call: () => Promise<T>, timeoutMs: number = commandTimeoutMs): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisDeadlineError(timeoutMs)), timeoutMs);
+  });
   try {
-    return await call();
+    const running = call();
+    // The call may fail after the deadline has answered; that failure is expected and must not go unhandled.
+    running.catch(() => undefined);
+    return await Promise.race([running, deadline]);
   } catch (error) {
     if (error instanceof StoppressError || error instanceof ReplyError) throw error;
     throw new StoppressError('redis_unavailable', 'Redis is unreachable or did not answer in time: retry with the same Idempotency-Key, which stores the update at most once');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A Redis call outlived guardRedis's deadline. */
+class RedisDeadlineError extends Error {
+  override name = 'RedisDeadlineError';
+  constructor(timeoutMs: number) {
+    super(`Redis did not answer within ${timeoutMs} ms`);
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { StoppressError } from '../protocol/errors.js';
+import { maxUpdateId } from '../protocol/ids.js';
 import {
   publishedAtOf,
   type StoryMetaInput,
@@ -164,15 +165,17 @@ export class StoryStore {
 
   /** Raw entries after `after` (exclusive; from the start when undefined), oldest first, at most `limit`. */
   async readEntries(story: string, after: string | undefined, limit: number): Promise<StoredEntry[]> {
+    if (after === maxUpdateId) return [];
     const key = storyKeys(this.#options.keyPrefix, story).updates;
-    const reply = await guardRedis(() => this.#redis.xrange(key, after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit));
+    const reply = await guardRedis(() => this.#redis.xrange(key, rangeStart(after), '+', 'COUNT', limit));
     return reply.map(([id, fields]) => ({ id, data: dataField(fields) }));
   }
 
   /** The same as `readEntries`, with each entry's JSON as bytes: for the backlog, which only copies it to a socket. */
   async readEntryBytes(story: string, after: string | undefined, limit: number): Promise<{ id: string; data: Buffer }[]> {
+    if (after === maxUpdateId) return [];
     const key = storyKeys(this.#options.keyPrefix, story).updates;
-    const reply = await guardRedis(() => this.#redis.xrangeBuffer(key, after === undefined ? '-' : `(${after}`, '+', 'COUNT', limit));
+    const reply = await guardRedis(() => this.#redis.xrangeBuffer(key, rangeStart(after), '+', 'COUNT', limit));
     return reply.map(([id, fields]) => ({ id: id.toString(), data: dataFieldBytes(fields) }));
   }
 
@@ -289,6 +292,14 @@ export function updateJson(story: string, id: string, data: string): string {
 export function dataField(fields: readonly string[]): string {
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'd') return fields[i + 1] ?? '{}';
   return '{}';
+}
+
+/**
+ * The XRANGE start for entries after `after` (exclusive). The caller answers "nothing" for the largest id
+ * without asking: nothing can follow it, and Redis refuses an exclusive range that starts there.
+ */
+function rangeStart(after: string | undefined): string {
+  return after === undefined ? '-' : `(${after}`;
 }
 
 const emptyObject = Buffer.from('{}');

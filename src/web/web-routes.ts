@@ -4,6 +4,7 @@ import { StoppressError } from '../protocol/errors.js';
 import { storyIdPattern } from '../protocol/ids.js';
 import type { StoryStore } from '../store/story-store.js';
 import { blogPage, blogPageLimit, deskPage, errorPage, indexPage } from './render-pages.js';
+import { isPagePath } from './page-paths.js';
 import { StaticFiles } from './static-files.js';
 
 export interface WebRoutesOptions {
@@ -52,6 +53,8 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
     if (!known) request.log.error({ err: error }, 'unhandled error on a page');
     const status = known?.status ?? 500;
     if (status === 503) void reply.header('retry-after', '1');
+    // Files (/assets/*, /embed.js…) are fetched by scripts, not read by people: their errors keep the JSON shape.
+    if (!isPagePath(request.url.split('?')[0] ?? '/')) return reply.code(status).send((known ?? new StoppressError('internal', 'internal error')).toBody());
     return sendHtml(reply.code(status), errorPage(status, known?.code === 'redis_unavailable' ? 'The live coverage is briefly unavailable. Try again in a moment.' : known?.message ?? 'An unexpected error happened.'));
   });
 

@@ -397,6 +397,27 @@ describe('refused input leaves the story unchanged', () => {
       message: /corrects:/,
     },
     {
+      name: 'a correction whose corrects is past the 64-bit range',
+      body: () => json({ kind: 'correction', corrects: '99999999999999999999-0', text: 'fixed', note: 'n' }),
+      status: 400,
+      code: 'validation_failed',
+      message: /corrects: a part is over 18446744073709551615/,
+    },
+    {
+      name: 'a reaction whose inReplyTo has a part past the 64-bit range',
+      body: () => json({ ...statement('r'), kind: 'reaction', inReplyTo: '1-18446744073709551616' }),
+      status: 400,
+      code: 'validation_failed',
+      message: /inReplyTo: a part is over 18446744073709551615/,
+    },
+    {
+      name: 'a correction whose corrects has leading zeros',
+      body: () => json({ kind: 'correction', corrects: '007-0', text: 'fixed', note: 'n' }),
+      status: 400,
+      code: 'validation_failed',
+      message: /corrects: a part has leading zeros/,
+    },
+    {
       name: 'a body over 64 KiB',
       body: () => json(statement('x', { source: { name: 'y'.repeat(70 * 1024) } })),
       status: 413,

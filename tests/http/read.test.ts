@@ -219,6 +219,28 @@ describe('GET /v1/stories/:story/updates', () => {
     expect(body.error).toMatchObject({ code: 'invalid_update_id', message: expect.stringMatching(/^after .* is not an update id/) });
   });
 
+  it.each([
+    ['18446744073709551616-0', /over 18446744073709551615/],
+    ['0-18446744073709551616', /over 18446744073709551615/],
+    ['99999999999999999999-0', /over 18446744073709551615/],
+    ['01-0', /leading zeros/],
+    ['1-00', /leading zeros/],
+  ])('refuses after=%s, outside the 64-bit canonical form, with 400 invalid_update_id saying why', async (after, why) => {
+    const { status, body } = await get(`/v1/stories/${story}/updates?after=${after}`);
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ code: 'invalid_update_id', message: expect.stringMatching(why) });
+  });
+
+  it('answers an empty page for after= the largest id, and the whole story for after=0-0', async () => {
+    const largest = await get(`/v1/stories/${story}/updates?after=18446744073709551615-18446744073709551615`);
+    expect(largest).toEqual({ status: 200, body: { updates: [], nextAfter: '18446744073709551615-18446744073709551615' } });
+    const edge = await get(`/v1/stories/${story}/updates?after=18446744073709551615-0`);
+    expect(edge).toEqual({ status: 200, body: { updates: [], nextAfter: '18446744073709551615-0' } });
+    const all = await get(`/v1/stories/${story}/updates?after=0-0`);
+    expect(all.status).toBe(200);
+    expect(all.body.updates.length).toBeGreaterThan(0);
+  });
+
   it('answers no entries for a story that has none', async () => {
     const { status, body } = await get(`/v1/stories/${newStory()}/updates`);
     expect(status).toBe(200);

@@ -144,4 +144,23 @@ describe('while Redis hangs', () => {
     const entries = (await get(`/v1/stories/${story}/updates?limit=1000`)).body.updates as { text: string }[];
     expect(entries.filter((e) => e.text === 'while frozen')).toHaveLength(1);
   });
+
+  it('answers every request that uses Redis with 503 within 2.0 s of its arrival, with 16 concurrent publishers', async () => {
+    const child = redisServer!;
+    child.kill('SIGSTOP');
+    let answers: { status: number; body: any; ms: number }[];
+    try {
+      const publishers = Array.from({ length: 16 }, (_, i) => timedPost(statement(`frozen publisher ${i}`), { 'idempotency-key': `frozen-many-${i}` }));
+      // Reads arrive while the publishers' commands are already stuck in the pipeline.
+      const reads = ['/readyz', `/v1/stories/${story}`, `/v1/stories/${story}/updates`, '/v1/stories'].map((path) => get(path));
+      answers = await Promise.all([...publishers, ...reads]);
+    } finally {
+      child.kill('SIGCONT');
+    }
+    for (const answer of answers) {
+      expect(answer.status).toBe(503);
+      expect(answer.body.error.code).toBe('redis_unavailable');
+    }
+    expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(2_000);
+  });
 });

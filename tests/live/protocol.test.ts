@@ -73,6 +73,33 @@ describe('bad frames', () => {
     client.close();
   });
 
+  it.each([
+    ['18446744073709551616-0', /over 18446744073709551615/],
+    ['99999999999999999999-0', /over 18446744073709551615/],
+    ['00-0', /leading zeros/],
+  ])('refuses since=%s with invalid_update_id naming the story and why, before any subscribed frame', async (since, why) => {
+    const client = await LiveTestClient.connect(liveUrl(service.url));
+    client.send({ type: 'subscribe', story: 'edge-ids', since });
+    await client.waitFor(() => client.frames.length > 0);
+    expect(client.frames[0]).toMatchObject({ type: 'error', code: 'invalid_update_id', story: 'edge-ids', message: expect.stringMatching(why) });
+    // The socket still works, and no subscription was left behind.
+    expect((await client.subscribe('edge-ids-after')).type).toBe('subscribed');
+    expect(client.frames.filter((f) => f.type === 'subscribed' && f.story === 'edge-ids')).toEqual([]);
+    client.close();
+  });
+
+  it('subscribes with since= the largest id and sends no backlog and no error', async () => {
+    const story = 'largest-since';
+    await post(service.url, story, statement('before'));
+    const client = await LiveTestClient.connect(liveUrl(service.url));
+    const subscribed = await client.subscribe(story, '18446744073709551615-18446744073709551615');
+    expect(subscribed).toMatchObject({ type: 'subscribed', story });
+    // A second subscription's answer comes after anything the first one sends from its (empty) backlog read.
+    expect((await client.subscribe('largest-since-probe', '0-0')).type).toBe('subscribed');
+    expect(client.frames.filter((f) => f.type === 'error' || (f.type === 'update' && f.story === story))).toEqual([]);
+    client.close();
+  });
+
   it('closes a client that keeps sending bad frames with 1008', async () => {
     const client = await LiveTestClient.connect(liveUrl(service.url));
     for (let i = 0; i < 25; i++) client.send('garbage');

@@ -45,15 +45,15 @@ export interface BrowserSuite {
 }
 
 /**
- * Starts the service (on its own key prefix) and Chromium before the file's tests and stops both after.
+ * Starts the service (on its own key prefix, with `env` over the test configuration) and Chromium before the file's tests and stops both after.
  * Playwright waits fail after 8 s, well within a test's own timeout, naming the selector that was awaited.
  */
-export function useBrowserSuite(prefix: string, contextOptions: BrowserContextOptions): BrowserSuite {
+export function useBrowserSuite(prefix: string, contextOptions: BrowserContextOptions, env: Record<string, string> = {}): BrowserSuite {
   let service: RunningService | undefined;
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
   beforeAll(async () => {
-    [service, browser] = await Promise.all([startTestService(prefix), launchChromium()]);
+    [service, browser] = await Promise.all([startTestService(prefix, env), launchChromium()]);
     context = await browser.newContext(contextOptions);
     context.setDefaultTimeout(8_000);
   });
