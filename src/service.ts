@@ -60,13 +60,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   // The fan-in: one shard channel subscription per followed story, gaps filled from the streams.
   const hub = new Hub(config.maxActiveStories);
   const feedLog = logger.child({ component: 'fan-in' });
-  let feed: StoryFeed | undefined;
-  const channels = new ShardChannels(
-    topology,
-    { message: (channel, payload) => feed!.channelOnMessage(channel, payload), resubscribed: (list) => feed!.channelsOnResubscribed(list) },
-    feedLog,
-  );
-  feed = new StoryFeed(channels, store, hub.publishAll, feedLog);
+  const channels = new ShardChannels(topology, feedLog);
+  const feed = new StoryFeed(channels, store, hub.publishAll, feedLog);
   hub.attach(feed);
   channels.start();
 
@@ -76,6 +71,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     logger,
     publisherKeys: config.publisherKeys,
     allowedOrigins: config.allowedOrigins,
+    deliveryProblem: () => {
+      const shard = channels.unhealthiest();
+      if (shard && shard.downForMs > config.readyPubsubGraceMs) return `the pub/sub connection to Redis node ${shard.node} has been down for ${shard.downForMs} ms`;
+      const failing = feed.failingStory();
+      if (failing) return `reading story "${failing.story}" from Redis node ${channels.nodeOf(store.channel(failing.story)) ?? 'unknown'} failed ${failing.failures} times in a row`;
+      return undefined;
+    },
     pingRedis: async () => {
       await redis.ping();
     },

@@ -20,6 +20,8 @@ export interface HttpAppOptions {
   /** Origins allowed to read the API from a browser; `*` for any. */
   allowedOrigins: readonly string[];
   pingRedis: () => Promise<void>;
+  /** Why live delivery is broken (for /readyz), or undefined. */
+  deliveryProblem: () => string | undefined;
   isShuttingDown: () => boolean;
 }
 
@@ -75,7 +77,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     origin: options.allowedOrigins.includes('*') ? '*' : [...options.allowedOrigins],
     methods: ['GET', 'HEAD'],
   });
-  await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown });
+  await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown, deliveryProblem: options.deliveryProblem });
   await app.register(readRoutes, { store: options.store });
   await app.register(ingestRoutes, { store: options.store, authorize: createPublisherAuth(options.publisherKeys) });
   await app.register(webRoutes, { store: options.store });

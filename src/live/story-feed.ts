@@ -67,6 +67,8 @@ export class StoryFeed {
   readonly #states = new Map<string, FeedState>();
   readonly #channelToStory = new Map<string, string>();
   readonly #activations = new Map<string, Promise<void>>();
+  /** Gap fills run so far (each an XRANGE after a story's cursor): pub/sub lost messages, or a resubscribe. */
+  gapFills = 0;
   /** Entries to hand to the listener at the end of this turn, so a burst read together goes out together. */
   #turn: Map<string, StoredEntry[]> | undefined;
 
@@ -77,6 +79,7 @@ export class StoryFeed {
     this.#log = log;
     this.#activationTimeoutMs = options.activationTimeoutMs ?? 2_000;
     this.#fillPageSize = options.fillPageSize ?? 500;
+    channels.listen({ message: this.channelOnMessage, resubscribed: this.channelsOnResubscribed });
   }
 
   /**
@@ -204,6 +207,7 @@ export class StoryFeed {
       return;
     }
     state.filling = true;
+    this.gapFills += 1;
     void this.#runFill(state);
   }
 

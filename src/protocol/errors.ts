@@ -19,6 +19,7 @@ export const errorCatalogue = {
   unsupported_media_type: { status: 415, meaning: 'The body is not `application/json`.' },
   headers_too_large: { status: 431, meaning: 'The request line and headers are over 16 KiB (the answer is written before the connection is closed).' },
   redis_unavailable: { status: 503, meaning: 'Redis is unreachable or did not answer within 1.5 s; the answer comes within 2.0 s of the request\'s arrival. A timed-out append may still land, so retry with the same Idempotency-Key: it is stored at most once.' },
+  not_delivering: { status: 503, meaning: '`/readyz` only: this node cannot deliver live updates: a pub/sub connection (the message names the Redis node) has been down longer than `READY_PUBSUB_GRACE_MS`, or filling a gap from a stream keeps failing.' },
   shutting_down: { status: 503, meaning: 'The node is shutting down; retry (on another node).' },
   internal: { status: 500, meaning: 'An unexpected error; it is logged with the request id.' },
   // WebSocket-only codes (sent in error frames; the socket stays open).

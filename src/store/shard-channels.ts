@@ -47,7 +47,7 @@ export interface ShardHealth {
  */
 export class ShardChannels {
   readonly #topology: RedisTopology;
-  readonly #listener: ShardChannelsListener;
+  #listener: ShardChannelsListener = { message: () => undefined, resubscribed: () => undefined };
   readonly #log: Logger;
   readonly #checkMs: number;
   readonly #shards = new Map<NodeKey, Shard>();
@@ -56,12 +56,16 @@ export class ShardChannels {
   #checkTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(topology: RedisTopology, listener: ShardChannelsListener, log: Logger, options: ShardChannelsOptions = {}) {
+  constructor(topology: RedisTopology, log: Logger, options: ShardChannelsOptions = {}) {
     this.#topology = topology;
-    this.#listener = listener;
     this.#log = log;
     this.#checkMs = options.checkMs ?? 1_000;
     topology.onChange(() => void this.#replace());
+  }
+
+  /** Where messages and resubscriptions go (the fan-in). */
+  listen(listener: ShardChannelsListener): void {
+    this.#listener = listener;
   }
 
   start(): void {

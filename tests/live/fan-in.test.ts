@@ -1,0 +1,144 @@
+import type { ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningService } from '../../src/service.js';
+import { storyKeys } from '../../src/store/keys.js';
+import { freePort } from '../support/child-service.js';
+import { LiveTestClient, liveUrl } from '../support/live-client.js';
+import { keySlot } from '../support/redis-cluster.js';
+import { startRedisServer, stopRedisServer } from '../support/redis-server.js';
+import { post, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+
+// A private Redis: these tests kill pub/sub connections and change maxclients, which must not touch other files' services.
+const prefix = uniquePrefix('fan-in');
+let redisServer: ChildProcess | undefined;
+let redisUrl: string;
+let admin: Redis;
+let service: RunningService;
+
+beforeAll(async () => {
+  const port = await freePort();
+  redisServer = await startRedisServer({ port });
+  redisUrl = `redis://127.0.0.1:${port}`;
+  admin = new Redis(redisUrl);
+  service = await startTestService(prefix, { REDIS_URL: redisUrl, READY_PUBSUB_GRACE_MS: '300' });
+});
+afterAll(async () => {
+  await service?.stop();
+  admin?.disconnect();
+  await stopRedisServer(redisServer);
+});
+
+/** Announcements on a story's channel, as a raw SSUBSCRIBE client sees them: `[previousId, id]`. */
+async function listen(story: string): Promise<{ messages: [string, string][]; stop: () => void }> {
+  const subscriber = new Redis(redisUrl);
+  const messages: [string, string][] = [];
+  subscriber.on('smessage', (_channel: string, payload: string) => {
+    const [previousId, id] = payload.split(' ', 2) as [string, string];
+    messages.push([previousId, id]);
+  });
+  await subscriber.ssubscribe(storyKeys(prefix, story).channel);
+  return { messages, stop: () => subscriber.disconnect() };
+}
+
+describe('the append script', () => {
+  it('names the story channel under the stream hash tag, so both live in one Cluster slot', () => {
+    const keys = storyKeys(prefix, 'election-2026-ohio');
+    expect(keys.channel).toContain('{election-2026-ohio}');
+    expect(keySlot(keys.channel)).toBe(keySlot(keys.updates));
+  });
+
+  it('appends and announces in one atomic step: under concurrent writers every announcement names the entry stored just before it', async () => {
+    const story = 'atomic';
+    const { messages, stop } = await listen(story);
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, writer) => {
+        for (let i = 0; i < 40; i++) expect((await post(service.url, story, statement(`${writer}-${i}`))).status).toBe(201);
+      }),
+    );
+    const stored = (await admin.xrange(storyKeys(prefix, story).updates, '-', '+')).map(([id]) => id);
+    await waitUntil(() => messages.length === stored.length);
+    stop();
+    // In stream order, each announcement's previous id is the entry before it: had the XADD and the SPUBLISH been
+    // two steps, concurrent appends would interleave between them and break this chain.
+    expect(messages.map(([, id]) => id)).toEqual(stored);
+    expect(messages.map(([previousId]) => previousId)).toEqual(['0-0', ...stored.slice(0, -1)]);
+  });
+});
+
+describe('the fan-in', () => {
+  it('never delivers past a gap: an entry stored without an announcement is read from the stream before the next one', async () => {
+    const story = 'gap';
+    const client = await LiveTestClient.connect(liveUrl(service.url));
+    await client.subscribe(story);
+    const first = (await post(service.url, story, statement('announced'))).body.id as string;
+    // Stored, but its announcement is lost (as pub/sub may lose one): nobody is told.
+    const silent = await admin.xadd(storyKeys(prefix, story).updates, '*', 'k', 'statement', 'd', JSON.stringify(statement('silent')));
+    const third = (await post(service.url, story, statement('announced after the gap'))).body.id as string;
+    await client.waitFor(() => client.updateIds(story).length === 3);
+    expect(client.updateIds(story)).toEqual([first, silent, third]);
+    client.close();
+  });
+
+  it('delivers every entry once, in order, while its pub/sub connections are killed mid-burst', async () => {
+    const story = 'killed';
+    const clients = await Promise.all([0, 1, 2].map(() => LiveTestClient.connect(liveUrl(service.url))));
+    for (const client of clients) await client.subscribe(story);
+    const ids: string[] = [];
+    const fillsBefore = service.feed.gapFills;
+    await Promise.all([
+      ...Array.from({ length: 4 }, async (_, writer) => {
+        for (let i = 0; i < 60; i++) ids.push((await post(service.url, story, statement(`${writer}-${i}`))).body.id as string);
+      }),
+      (async () => {
+        for (let kill = 0; kill < 5; kill++) {
+          await waitUntil(() => ids.length >= (kill + 1) * 40);
+          // Each kill hits a live subscriber connection: the node's previous one is back by now.
+          await waitUntil(async () => String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')).includes('ssub=1'));
+          expect(Number(await admin.client('KILL', 'TYPE', 'pubsub'))).toBe(1);
+        }
+      })(),
+    ]);
+    const stored = (await admin.xrange(storyKeys(prefix, story).updates, '-', '+')).map(([id]) => id);
+    expect(stored).toHaveLength(240);
+    for (const client of clients) {
+      await client.waitFor(() => client.updateIds(story).length >= 240);
+      expect(client.updateIds(story)).toEqual(stored);
+      client.close();
+    }
+    // Each reconnect was followed by a fill from the stream: what was announced while it was down got through there.
+    expect(service.feed.gapFills - fillsBefore).toBeGreaterThan(0);
+  });
+
+  it('answers /readyz with 503 naming the node while its pub/sub connection stays down, and ready again once it is back', async () => {
+    const client = await LiveTestClient.connect(liveUrl(service.url));
+    await client.subscribe('readiness');
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+    const clients = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+    // Kill the subscriber connection and, in the same step, leave no room for it to come back.
+    await admin.multi().client('KILL', 'TYPE', 'pubsub').config('SET', 'maxclients', String(clients - 1)).exec();
+    try {
+      let answer: Response | undefined;
+      await waitUntil(async () => (answer = await fetch(`${service.url}/readyz`)).status === 503, 5_000);
+      const body = (await answer!.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('not_delivering');
+      expect(body.error.message).toContain(new URL(redisUrl).port);
+    } finally {
+      await admin.config('SET', 'maxclients', '10000');
+    }
+    await waitUntil(async () => (await fetch(`${service.url}/readyz`)).status === 200, 5_000);
+    // Delivery works again, with whatever was published meanwhile filled in.
+    const id = (await post(service.url, 'readiness', statement('after'))).body.id as string;
+    await client.waitFor(() => client.updateIds('readiness').includes(id));
+    client.close();
+  });
+});
+
+/** Polls a condition on real state (Redis, HTTP) until it holds; fails after `timeoutMs`. */
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
