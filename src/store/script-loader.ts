@@ -4,6 +4,7 @@ import type { RedisClient } from './redis-client.js';
 /** The Lua scripts, one file each under `./scripts/`, registered with ioredis `defineCommand` (EVALSHA, EVAL on NOSCRIPT). */
 const scriptFiles = {
   appendUpdate: { file: 'append-update.lua', numberOfKeys: 4 },
+  streamBounds: { file: 'stream-bounds.lua', numberOfKeys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof scriptFiles;

@@ -191,21 +191,11 @@ export class StoryStore {
   /** Oldest and newest id of a story's stream and whether it was ever trimmed: what a resuming subscriber needs to know. */
   async streamBounds(story: string): Promise<StreamBounds> {
     const key = storyKeys(this.#options.keyPrefix, story).updates;
-    const info = await guardRedis(async () => {
-      try {
-        return (await this.#redis.call('XINFO', 'STREAM', key)) as unknown[];
-      } catch (error) {
-        if (error instanceof Error && /no such key/i.test(error.message)) return null;
-        throw error;
-      }
-    });
-    if (!info) return { lastId: null, firstId: null, trimmed: false };
-    const field = (name: string): unknown => info[info.indexOf(name) + 1];
-    const first = field('first-entry') as [string] | null;
-    const last = field('last-entry') as [string] | null;
+    const reply = (await guardRedis(() => this.#scripts.streamBounds([key], []))) as [string, string, string, string] | [];
+    if (reply.length === 0) return { lastId: null, firstId: null, trimmed: false };
+    const [first, last, added, length] = reply;
     // MAXLEN trimming does not move `max-deleted-entry-id` (only XDEL does), so compare the counters instead.
-    const trimmed = Number(field('entries-added')) > Number(field('length'));
-    return { firstId: first?.[0] ?? null, lastId: last?.[0] ?? null, trimmed };
+    return { firstId: first || null, lastId: last || null, trimmed: Number(added) > Number(length) };
   }
 
   /** The newest entry id of a story, or null. */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { publisherKey, redisUrl } from './test-service.js';
+import { publisherKey, redisUrl, withoutUnset } from './test-service.js';
 
 /** A service running as its own process (`node dist/main.js`), as in production. */
 export interface ChildService {
@@ -26,10 +26,10 @@ export async function freePort(): Promise<number> {
  * Starts `node dist/main.js` with a key prefix; resolves once it logs that it listens. Pass `port` to listen
  * on a fixed port (to restart a node where its clients reconnect); otherwise a free one is picked.
  */
-export async function startChildService(prefix: string, env: Record<string, string> = {}, port?: number): Promise<ChildService> {
+export async function startChildService(prefix: string, env: Record<string, string | undefined> = {}, port?: number): Promise<ChildService> {
   port ??= await freePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
-    env: {
+    env: withoutUnset({
       ...process.env,
       NODE_ENV: 'test',
       PORT: String(port),
@@ -40,7 +40,7 @@ export async function startChildService(prefix: string, env: Record<string, stri
       DEMO: 'off',
       LOG_LEVEL: 'info',
       ...env,
-    },
+    }),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit').then(([code]) => code as number | null);

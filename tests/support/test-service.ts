@@ -12,9 +12,12 @@ export function uniquePrefix(name: string): string {
   return `test-${name}-${randomBytes(4).toString('hex')}:`;
 }
 
-/** The service's config for tests: port 0, no demo, silent logs, a fixed publisher key, overridable. */
-export function testConfig(prefix: string, env: Record<string, string> = {}): Config {
-  return loadConfig({
+/**
+ * The service's config for tests: port 0, no demo, silent logs, a fixed publisher key, overridable. A variable
+ * given as undefined is left unset (`REDIS_URL: undefined` with `REDIS_CLUSTER_NODES` for a cluster).
+ */
+export function testConfig(prefix: string, env: Record<string, string | undefined> = {}): Config {
+  return loadConfig(withoutUnset({
     NODE_ENV: 'test',
     PORT: '0',
     HOST: '127.0.0.1',
@@ -24,11 +27,16 @@ export function testConfig(prefix: string, env: Record<string, string> = {}): Co
     DEMO: 'off',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...env,
-  });
+  }));
+}
+
+/** The environment without the variables given as undefined. */
+export function withoutUnset(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** Starts the whole service in-process on a free port. */
-export async function startTestService(prefix: string, env: Record<string, string> = {}): Promise<RunningService> {
+export async function startTestService(prefix: string, env: Record<string, string | undefined> = {}): Promise<RunningService> {
   const config = testConfig(prefix, env);
   return startService(config, createLogger(config.logLevel));
 }
