@@ -130,4 +130,25 @@ describe('loadConfig', () => {
     expect(refusal({ ALLOWED_ORIGINS: 'news.example.com' }).message).toMatch(/^ALLOWED_ORIGINS: /);
     expect(refusal({ ALLOWED_ORIGINS: 'https://news.example.com/path' }).message).toMatch(/^ALLOWED_ORIGINS: /);
   });
+
+  it('switches to Redis Cluster with REDIS_CLUSTER_NODES, taking credentials and TLS from the seeds', () => {
+    expect(load({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }).redisCluster).toEqual({
+      nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }],
+      username: undefined,
+      password: undefined,
+      tls: false,
+    });
+    const secure = load({ REDIS_CLUSTER_NODES: 'rediss://app:s%3Acret@redis-1:6379,rediss://app:s%3Acret@redis-2:6379' });
+    expect(secure.redisCluster).toMatchObject({ username: 'app', password: 's:cret', tls: true });
+    // Logs name the seeds, never the credentials.
+    expect(secure.redisForLogs).toBe('cluster redis-1:6379,redis-2:6379');
+    expect(load().redisCluster).toBeUndefined();
+  });
+
+  it('refuses REDIS_CLUSTER_NODES with REDIS_URL, and seeds that are not host:port', () => {
+    expect(refusal({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', REDIS_URL: 'redis://10.0.0.1:6379' }).message).toMatch(/REDIS_URL.*not both/);
+    for (const bad of ['', 'redis-1', 'redis-1:0', 'redis-1:99999', 'http://redis-1:6379', 'redis://redis-1:6379/2', 'redis://a:b@r1:1,redis://r2:2']) {
+      expect(refusal({ REDIS_CLUSTER_NODES: bad }).message).toMatch(/^REDIS_CLUSTER_NODES: /);
+    }
+  });
 });
