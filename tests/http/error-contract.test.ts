@@ -91,6 +91,7 @@ const coveredElsewhere: Partial<Record<ErrorCode, string>> = {
   not_subscribed: 'WebSocket only: tests/live/protocol.test.ts',
   rate_limited: 'WebSocket only: tests/live/subscribe-limits.test.ts',
   node_story_limit: 'WebSocket only: tests/live/subscribe-limits.test.ts',
+  not_delivering: '/readyz only: tests/live/fan-in.test.ts',
 };
 
 describe('the error contract', () => {
