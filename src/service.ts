@@ -9,6 +9,7 @@ import { Hub } from './live/hub.js';
 import { StreamReader } from './live/stream-reader.js';
 import type { Logger } from './log.js';
 import { connectRedis, createBlockingConnection, createCommandConnection } from './store/redis-connection.js';
+import { StoryCache } from './read/story-cache.js';
 import { StoryStore } from './store/story-store.js';
 
 /** A running service: its address and an ordered shutdown. */
@@ -17,6 +18,7 @@ export interface RunningService {
   readonly port: number;
   readonly app: FastifyInstance;
   readonly store: StoryStore;
+  readonly readCache: StoryCache;
   readonly hub: Hub;
   readonly gateway: Gateway;
   /** Ordered shutdown: refuse new work, close sockets with 1001, finish in-flight requests, close Redis. */
@@ -38,6 +40,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
   });
 
+  const readCache = new StoryCache(store, { maxBytes: config.readCacheMaxBytes });
+
   const hub = new Hub();
   const blocking = createBlockingConnection(config.redisUrl);
   blocking.on('error', (error: Error) => logger.warn({ component: 'stream-reader', err: error.message }, 'redis connection error'));
@@ -48,6 +52,9 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let shuttingDown = false;
   const app = await buildHttpApp({
     store,
+    readCache,
+    cdnPolicy: { maxAgeSeconds: config.cdnMaxAgeSeconds, staleSeconds: config.cdnStaleSeconds, endedMaxAgeSeconds: config.cdnEndedMaxAgeSeconds },
+    publicUrl: config.publicUrl,
     logger,
     publisherKeys: config.publisherKeys,
     allowedOrigins: config.allowedOrigins,
@@ -91,5 +98,5 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await redis.quit().catch(() => redis.disconnect());
     })());
 
-  return { url: `http://${host}:${port}`, port, app, store, hub, gateway, stop };
+  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, gateway, stop };
 }
