@@ -166,6 +166,8 @@ export class StoryCache {
   readonly #maxVariants: number;
   readonly #lru: ByteLru<string, CachedStory>;
   readonly #inFlight = new Map<string, Promise<CachedStory | null>>();
+  /** Stamp reads not yet sent, which requests arriving meanwhile join. */
+  readonly #pendingStamps = new Map<string, Promise<StoryStamp>>();
   /** Snapshots read so far (for tests and metrics): one per change per node when all goes well. */
   snapshotReads = 0;
 
@@ -185,9 +187,23 @@ export class StoryCache {
     return this.#lru.size;
   }
 
-  /** The story's stamp: the one O(1) read of every request. */
+  /**
+   * The story's stamp: the one O(1) read of every request. Requests for one story that arrive in the same turn
+   * of the event loop share one HMGET, sent after all of them arrived (at setImmediate): it is issued after each
+   * of those requests started, so it sees every write acknowledged before any of them, which is all the
+   * freshness rule asks. A read already sent is never joined.
+   */
   stamp(story: string): Promise<StoryStamp> {
-    return this.#source.readStamp(story);
+    const pending = this.#pendingStamps.get(story);
+    if (pending) return pending;
+    const read = new Promise<StoryStamp>((resolve, reject) => {
+      setImmediate(() => {
+        this.#pendingStamps.delete(story);
+        this.#source.readStamp(story).then(resolve, reject);
+      });
+    });
+    this.#pendingStamps.set(story, read);
+    return read;
   }
 
   /** The story at `stamp` or newer; null when it does not exist. Throws what the store throws (redis_unavailable). */

@@ -181,8 +181,10 @@ describe('one rebuild per change', () => {
       expect(reads.mock.calls.filter(([s]) => s === name)).toHaveLength(1);
       await Promise.all(Array.from({ length: 10 }, () => fetch(`${nodeB.url}/v1/stories/${name}`)));
       expect(reads.mock.calls.filter(([s]) => s === name)).toHaveLength(1);
-      // Every request still asked Redis for the stamp.
-      expect(stamps.mock.calls.filter(([s]) => s === name)).toHaveLength(30);
+      // Every request revalidated: concurrent ones share a stamp read sent after they arrived, never more than one each.
+      const stampReads = stamps.mock.calls.filter(([s]) => s === name).length;
+      expect(stampReads).toBeGreaterThanOrEqual(2);
+      expect(stampReads).toBeLessThanOrEqual(30);
       await append(nodeA, name, statement('One more.'));
       await Promise.all(Array.from({ length: 10 }, () => fetch(`${nodeB.url}/v1/stories/${name}`)));
       expect(reads.mock.calls.filter(([s]) => s === name)).toHaveLength(2);
