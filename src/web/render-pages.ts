@@ -42,7 +42,9 @@ const siteHeader = (badge: string): string =>
 export const blogPageLimit = 200;
 
 export interface BlogPageOptions {
-  /** The story's page at PUBLIC_URL (never built from a request's Host header): canonical link and JSON-LD ids. */
+  /** PUBLIC_URL (never a request's Host header): the embed snippet's script address. */
+  publicUrl: string;
+  /** The story's page at PUBLIC_URL: canonical link and JSON-LD ids. */
   pageUrl: string;
   /** The story arranged for reading (computed once per change and shared by its pages). */
   feed: FeedTree;
@@ -97,7 +99,8 @@ export function blogPage(view: StoryView, options: BlogPageOptions): string {
     '</section>' +
     '<div class="visually-hidden" id="announcer" aria-live="polite" aria-atomic="false"></div>' +
     '</main>' +
-    '<footer class="site-footer"><p>Times are shown in your time zone when JavaScript is on, in UTC otherwise.</p></footer>';
+    '<footer class="site-footer"><p>Times are shown in your time zone when JavaScript is on, in UTC otherwise.</p>' +
+    `<details class="embed-snippet"><summary>Embed this live blog</summary><p>Paste into your page:</p><pre><code>${escapeHtml(embedSnippet(options.publicUrl, view.story))}</code></pre></details></footer>`;
   return layout({
     title: `${title} · Live`,
     description: view.summary,
@@ -110,6 +113,11 @@ export function blogPage(view: StoryView, options: BlogPageOptions): string {
     bodyClass: 'page-blog',
     body,
   });
+}
+
+/** The one-line partner embed of a story, pointing at PUBLIC_URL. */
+export function embedSnippet(publicUrl: string, story: string): string {
+  return `<script src="${publicUrl}/embed.js" data-story="${story}" data-limit="20" async></script>`;
 }
 
 /** `GET /`: live stories first, then the others. */

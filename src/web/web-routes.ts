@@ -84,7 +84,7 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
       headers: pageHeaders,
       build: (cached) => ({
         contentType: 'text/html; charset=utf-8',
-        body: blogPage(cached.snapshot.view, { pageUrl, feed: feedOf(cached), ...(before === undefined ? {} : { before }) }),
+        body: blogPage(cached.snapshot.view, { publicUrl, pageUrl, feed: feedOf(cached), ...(before === undefined ? {} : { before }) }),
       }),
       notFound: () => {
         throw new StoppressError('not_found', 'There is no live coverage at this address.');

@@ -231,6 +231,7 @@ describe('the canonical URL', () => {
     expect(html).not.toContain('evil.example');
     expect(html).toContain(`<link rel="canonical" href="${publicUrl}/stories/${name}">`);
     expect(html).toContain(`"url":"${publicUrl}/stories/${name}"`);
+    expect(html).toContain(`&lt;script src=&quot;${publicUrl}/embed.js&quot; data-story=&quot;${name}&quot;`);
   });
 });
 
