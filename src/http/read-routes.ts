@@ -44,6 +44,7 @@ export async function readRoutes(app: FastifyInstance, { store, readCache, cdnPo
       policy: cdnPolicy,
       story,
       variant: paged ? `view:${limit}:${before ?? ''}` : 'view',
+      evictable: paged,
       build: (cached) => ({
         contentType: 'application/json; charset=utf-8',
         body: JSON.stringify(paged ? pagedView(cached, limit, before) : cached.snapshot.view),

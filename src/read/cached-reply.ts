@@ -66,6 +66,8 @@ export interface ServeStoryOptions {
   story: string;
   /** The representation's name within the story (one per URL shape: "page", "view", "view:20:"). */
   variant: string;
+  /** False for the story's main page and view: a flood of cursors (`before=`) must not push them out. @default true */
+  evictable?: boolean;
   build: (story: CachedStory) => { body: string | Buffer; contentType: string };
   /** Extra headers of the full answer and of the 304 (e.g. the page's Content-Security-Policy). */
   headers?: Record<string, string>;
@@ -95,7 +97,7 @@ export async function serveStory(request: FastifyRequest, reply: FastifyReply, o
   if (!cached) o.notFound();
   const etag = etagOf(cached.stamp, coding);
   if (ifNoneMatchHits(ifNoneMatch, etag)) return notModified(cached.stamp, etag);
-  const representation = cached.representation(o.variant, o.build);
+  const representation = cached.representation(o.variant, o.build, o.evictable ?? true);
   const body = await cached.encoded(representation, coding);
   void reply
     .header('content-type', representation.contentType)

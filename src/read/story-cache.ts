@@ -39,6 +39,7 @@ export interface Representation {
 interface StoredRepresentation extends Representation {
   coded: Partial<Record<'gzip' | 'br', Promise<Buffer>>>;
   bytes: number;
+  evictable: boolean;
 }
 
 /** Memory a folded view takes per character of stored JSON (measured: ~1.1 for 2,000 statements of 300 characters; rounded up). */
@@ -94,18 +95,27 @@ export class CachedStory {
 
   /**
    * The representation named `variant` (e.g. "page", "view:20:"), built by `build` on first demand. Building is
-   * synchronous, so concurrent requests for one change share one build.
+   * synchronous, so concurrent requests for one change share one build. At most `maxVariantsPerStory` are kept;
+   * the oldest `evictable` one goes first, so requests for ever new cursors (`before=`) cannot push out the
+   * story's main page and view (which callers pass as not evictable).
    */
-  representation(variant: string, build: (story: CachedStory) => { body: string | Buffer; contentType: string }): Representation {
+  representation(
+    variant: string,
+    build: (story: CachedStory) => { body: string | Buffer; contentType: string },
+    evictable = true,
+  ): Representation {
     const existing = this.#variants.get(variant);
     if (existing) return existing;
     const built = build(this);
     const body = typeof built.body === 'string' ? Buffer.from(built.body) : built.body;
-    const stored: StoredRepresentation = { contentType: built.contentType, body, coded: {}, bytes: body.length + variant.length + 64 };
+    const stored: StoredRepresentation = { contentType: built.contentType, body, coded: {}, bytes: body.length + variant.length + 64, evictable };
     if (this.#variants.size >= this.#maxVariants) {
-      const [oldestName, oldest] = this.#variants.entries().next().value!;
-      this.#variants.delete(oldestName);
-      this.#bytes -= oldest.bytes;
+      for (const [name, candidate] of this.#variants) {
+        if (!candidate.evictable) continue;
+        this.#variants.delete(name);
+        this.#bytes -= candidate.bytes;
+        break;
+      }
     }
     this.#variants.set(variant, stored);
     this.#grow(stored.bytes);

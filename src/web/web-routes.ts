@@ -81,6 +81,7 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
       policy: cdnPolicy,
       story,
       variant: before === undefined ? 'page' : `page:${before}`,
+      evictable: before !== undefined,
       headers: pageHeaders,
       build: (cached) => ({
         contentType: 'text/html; charset=utf-8',

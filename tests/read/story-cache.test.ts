@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StoryCache, stampCovers, type SnapshotSource } from '../../src/read/story-cache.js';
+import { CachedStory, StoryCache, stampCovers, type SnapshotSource } from '../../src/read/story-cache.js';
 import type { StorySnapshot, StoryStamp } from '../../src/store/story-store.js';
 
 /** A store whose stamp reads stay unanswered until the test answers them, counting each one sent. */
@@ -45,5 +45,27 @@ describe('stampCovers', () => {
     expect(stampCovers(stamp(null, 3), stamp(null, 2))).toBe(true);
     expect(stampCovers(stamp(null, 3), stamp('1-0', 0))).toBe(false);
     expect(stampCovers(stamp('10-0'), stamp('9-0'))).toBe(true);
+  });
+});
+
+describe('CachedStory.representation', () => {
+  it('builds each variant once, keeps at most the cap, and never evicts the main page or view for a cursor', () => {
+    const snapshot: StorySnapshot = { view: { story: 's', lastId: '1-0', updates: [] }, stamp: stamp('1-0'), storedChars: 0 };
+    const story = new CachedStory(snapshot, 3, () => {});
+    const builds: string[] = [];
+    const build = (name: string) => () => {
+      builds.push(name);
+      return { body: name, contentType: 'text/plain' };
+    };
+    story.representation('page', build('page'), false);
+    for (const cursor of ['a', 'b', 'c', 'd']) story.representation(`page:${cursor}`, build(`page:${cursor}`));
+    story.representation('page', build('page'), false);
+    story.representation('page:d', build('page:d'));
+    expect(builds).toEqual(['page', 'page:a', 'page:b', 'page:c', 'page:d']);
+    // page:a and page:b went (the cap is 3), page stayed.
+    story.representation('page:a', build('page:a'));
+    expect(builds.at(-1)).toBe('page:a');
+    expect(story.representation('page', build('page'), false).body.toString()).toBe('page');
+    expect(builds.filter((b) => b === 'page')).toHaveLength(1);
   });
 });
