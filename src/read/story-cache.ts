@@ -18,10 +18,12 @@ export type Coding = 'identity' | 'gzip' | 'br';
 export const gzipLevel = 5;
 export const brotliQuality = 5;
 
-/** What the read cache needs of the store: the O(1) stamp and the O(n) snapshot. */
+/** What the read cache needs of the store: the O(1) stamp, the O(n) snapshot, and the snapshot after a known one. */
 export interface SnapshotSource {
   readStamp(story: string): Promise<StoryStamp>;
   readSnapshot(story: string): Promise<StorySnapshot | null>;
+  /** Reads only what changed since `previous` (new entries, metadata); equal to readSnapshot's answer. */
+  readSnapshotAfter?(story: string, previous: StorySnapshot): Promise<StorySnapshot | null>;
 }
 
 export interface StoryCacheOptions {
@@ -169,8 +171,9 @@ export class CachedStory {
  *   that has not yet heard of a change (another node took the write) still never serves content older than the
  *   stamp it read: a reader who starts after a write's 201 gets that write.
  * - `at(story, stamp)` answers a CachedStory whose stamp covers `stamp` (the same, or newer). When the cached
- *   one does not, the first caller reads the snapshot (the O(n) read) and every concurrent caller waits for
- *   that same read: one rebuild per change, however many requests arrive meanwhile.
+ *   one does not, the first caller reads the snapshot and every concurrent caller waits for that same read:
+ *   one rebuild per change, however many requests arrive meanwhile. With an older snapshot at hand, only the
+ *   entries after it are read and folded onto it (the rest of the stream is not read again).
  */
 export class StoryCache {
   readonly #source: SnapshotSource;
@@ -179,7 +182,7 @@ export class StoryCache {
   readonly #inFlight = new Map<string, Promise<CachedStory | null>>();
   /** Stamp reads not yet sent, which requests arriving meanwhile join. */
   readonly #pendingStamps = new Map<string, Promise<StoryStamp>>();
-  /** Snapshots read so far (for tests and metrics): one per change per node when all goes well. */
+  /** Snapshot reads so far, whole or after a previous one (for tests and metrics): one per change per node when all goes well. */
   snapshotReads = 0;
 
   constructor(source: SnapshotSource, options: StoryCacheOptions) {
@@ -240,8 +243,10 @@ export class StoryCache {
   }
 
   #rebuild(story: string): Promise<CachedStory | null> {
+    // The story as this node last read it, if it still holds it: then only the entries after it are read.
+    const previous = this.#lru.get(story)?.snapshot;
     const flight = (async () => {
-      const snapshot = await this.#readSnapshot(story);
+      const snapshot = await this.#readSnapshot(story, previous);
       if (!snapshot) {
         this.#lru.delete(story);
         return null;
@@ -259,8 +264,9 @@ export class StoryCache {
     return flight;
   }
 
-  #readSnapshot(story: string): Promise<StorySnapshot | null> {
+  #readSnapshot(story: string, previous?: StorySnapshot): Promise<StorySnapshot | null> {
     this.snapshotReads += 1;
+    if (previous && this.#source.readSnapshotAfter) return this.#source.readSnapshotAfter(story, previous);
     return this.#source.readSnapshot(story);
   }
 }

@@ -8,7 +8,8 @@ import {
   type Update,
   type UpdateInput,
 } from '../protocol/update.js';
-import { foldCorrections } from './fold.js';
+import { foldCorrections, foldMore } from './fold.js';
+import { compareUpdateIds } from '../protocol/ids.js';
 import { storyIndexKey, storyKeys } from './keys.js';
 import { loadScripts, type ScriptName, type ScriptRunner } from './script-loader.js';
 import { guardRedis } from './redis-connection.js';
@@ -208,6 +209,45 @@ export class StoryStore {
       // The stream's own last id: the meta hash's `lastId` is set in the same Lua step, so they agree.
       stamp: { lastId, version: Number(meta.version ?? 0), status: meta.status ?? null },
       storedChars,
+    };
+  }
+
+  /**
+   * The snapshot after `previous`, reading only what changed: the entries after `previous`'s last id, the meta
+   * hash and the oldest retained id, in one MULTI. The entries are folded onto `previous`'s view (dropping what
+   * MAXLEN trimmed meanwhile), which equals folding the whole stream. Falls back to `readSnapshot` when the
+   * stream does not continue `previous` (deleted, recreated or emptied).
+   */
+  async readSnapshotAfter(story: string, previous: StorySnapshot): Promise<StorySnapshot | null> {
+    const after = previous.stamp.lastId;
+    if (after === null) return this.readSnapshot(story);
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const [entries, meta, first] = await guardRedis(async () => {
+      const replies = await this.#redis.multi().xrange(keys.updates, `(${after}`, '+').hgetall(keys.meta).xrange(keys.updates, '-', '+', 'COUNT', 1).exec();
+      if (!replies) throw new Error('MULTI aborted');
+      for (const [error] of replies) if (error) throw error;
+      return [replies[0]![1] as [string, string[]][], replies[1]![1] as Record<string, string>, replies[2]![1] as [string, string[]][]] as const;
+    });
+    const lastId = entries.at(-1)?.[0] ?? after;
+    const firstId = first[0]?.[0];
+    // The meta hash's lastId is set in the same Lua step as each XADD: a mismatch means this is not the stream
+    // `previous` was read from.
+    if (firstId === undefined || meta.lastId !== lastId) return this.readSnapshot(story);
+    let storedChars = 0;
+    const updates = entries.map(([id, fields]) => {
+      const data = dataField(fields);
+      storedChars += data.length;
+      return parseUpdate(story, { id, data });
+    });
+    const previousUpdates = previous.view.updates;
+    let kept = 0;
+    while (kept < previousUpdates.length && compareUpdateIds(previousUpdates[kept]!.id, firstId) < 0) kept += 1;
+    const retained = kept === 0 ? previousUpdates : previousUpdates.slice(kept);
+    const keptShare = previousUpdates.length === 0 ? 1 : retained.length / previousUpdates.length;
+    return {
+      view: { story, ...pickMeta(meta), lastId, updates: foldMore(retained, updates) },
+      stamp: { lastId, version: Number(meta.version ?? 0), status: meta.status ?? null },
+      storedChars: Math.round(previous.storedChars * keptShare) + storedChars,
     };
   }
 
