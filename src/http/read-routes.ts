@@ -35,7 +35,8 @@ export async function readRoutes(app: FastifyInstance, { store, readCache, cdnPo
   // The whole view, or with `limit`/`before` one page of its top-level updates; served from the read cache.
   app.get<{ Params: { story: string } }>('/v1/stories/:story', async (request, reply) => {
     const story = parseStoryId(request.params.story);
-    const query = parseOrThrow(ViewQuery, request.query, 'the query');
+    // Most requests carry no query: skip the schema for them.
+    const query = hasParameters(request.query) ? parseOrThrow(ViewQuery, request.query, 'the query') : {};
     const before = query.before === undefined ? undefined : parseUpdateId(query.before, 'before');
     const paged = query.limit !== undefined || before !== undefined;
     const limit = query.limit ?? defaultViewPageLimit;
@@ -61,4 +62,10 @@ export async function readRoutes(app: FastifyInstance, { store, readCache, cdnPo
     const after = query.after === undefined ? undefined : parseUpdateId(query.after, 'after');
     return store.readRange(story, after, query.limit);
   });
+}
+
+function hasParameters(query: unknown): boolean {
+  if (typeof query !== 'object' || query === null) return false;
+  for (const _ in query) return true;
+  return false;
 }

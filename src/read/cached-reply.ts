@@ -17,9 +17,16 @@ export interface CdnPolicy {
  * Redis read); `s-maxage`: a CDN may answer for a few seconds, the live socket brings what is newer.
  */
 export function cacheControl(policy: CdnPolicy, status: string | null): string {
-  const maxAge = status === 'ended' ? policy.endedMaxAgeSeconds : policy.maxAgeSeconds;
-  return `public, max-age=0, s-maxage=${maxAge}, stale-while-revalidate=${policy.staleSeconds}`;
+  const ended = status === 'ended';
+  const cached = cacheControlByPolicy.get(policy);
+  if (cached) return ended ? cached.ended : cached.live;
+  const header = (maxAge: number): string => `public, max-age=0, s-maxage=${maxAge}, stale-while-revalidate=${policy.staleSeconds}`;
+  const built = { live: header(policy.maxAgeSeconds), ended: header(policy.endedMaxAgeSeconds) };
+  cacheControlByPolicy.set(policy, built);
+  return ended ? built.ended : built.live;
 }
+
+const cacheControlByPolicy = new WeakMap<CdnPolicy, { live: string; ended: string }>();
 
 /** The strong ETag of a story representation at `stamp` in `coding`: each coding is a different byte sequence. */
 export function etagOf(stamp: StoryStamp, coding: Coding): string {
@@ -32,6 +39,18 @@ export function etagOf(stamp: StoryStamp, coding: Coding): string {
  */
 export function negotiateCoding(acceptEncoding: string | undefined): Coding {
   if (!acceptEncoding) return 'identity';
+  // Browsers send a handful of distinct values: parse each once.
+  const known = codingByHeader.get(acceptEncoding);
+  if (known) return known;
+  const coding = parseAcceptEncoding(acceptEncoding);
+  if (codingByHeader.size >= 256) codingByHeader.clear();
+  codingByHeader.set(acceptEncoding, coding);
+  return coding;
+}
+
+const codingByHeader = new Map<string, Coding>();
+
+function parseAcceptEncoding(acceptEncoding: string): Coding {
   const q = new Map<string, number>();
   for (const part of acceptEncoding.toLowerCase().split(',')) {
     const [name = '', ...params] = part.trim().split(';');
