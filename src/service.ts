@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 import { connectRedis, createBlockingConnection, createCommandConnection } from './store/redis-connection.js';
 import { StoryCache } from './read/story-cache.js';
 import { StoryStore } from './store/story-store.js';
+import { renderRevision } from './web/render-revision.js';
 
 /** A running service: its address and an ordered shutdown. */
 export interface RunningService {
@@ -53,7 +54,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const app = await buildHttpApp({
     store,
     readCache,
-    cdnPolicy: { maxAgeSeconds: config.cdnMaxAgeSeconds, staleSeconds: config.cdnStaleSeconds, endedMaxAgeSeconds: config.cdnEndedMaxAgeSeconds },
+    cdnPolicy: {
+      maxAgeSeconds: config.cdnMaxAgeSeconds,
+      staleSeconds: config.cdnStaleSeconds,
+      endedMaxAgeSeconds: config.cdnEndedMaxAgeSeconds,
+      revision: renderRevision(config.publicUrl),
+    },
     publicUrl: config.publicUrl,
     logger,
     publisherKeys: config.publisherKeys,

@@ -10,6 +10,8 @@ export interface CdnPolicy {
   staleSeconds: number;
   /** `s-maxage` for an ended story, at most 300: it may be reopened or corrected. @default 120 (CDN_ENDED_MAX_AGE_SECONDS) */
   endedMaxAgeSeconds: number;
+  /** The render revision (PUBLIC_URL and rendering code) in every ETag: a deploy that changes a template changes them. */
+  revision: string;
 }
 
 /**
@@ -28,9 +30,12 @@ export function cacheControl(policy: CdnPolicy, status: string | null): string {
 
 const cacheControlByPolicy = new WeakMap<CdnPolicy, { live: string; ended: string }>();
 
-/** The strong ETag of a story representation at `stamp` in `coding`: each coding is a different byte sequence. */
-export function etagOf(stamp: StoryStamp, coding: Coding): string {
-  return `"${stamp.lastId ?? '0-0'}.${stamp.version}.${coding}"`;
+/**
+ * The strong ETag of a story representation at `stamp` in `coding` (each coding is a different byte sequence),
+ * rendered by code and settings of `revision`: `"<lastId>.<version>.<coding>.<revision>"`.
+ */
+export function etagOf(stamp: StoryStamp, coding: Coding, revision: string): string {
+  return `"${stamp.lastId ?? '0-0'}.${stamp.version}.${coding}.${revision}"`;
 }
 
 /**
@@ -107,14 +112,14 @@ export async function serveStory(request: FastifyRequest, reply: FastifyReply, o
   const stamp = await o.cache.stamp(o.story);
   const notModified = (at: StoryStamp, etag: string): FastifyReply =>
     reply.code(304).header('etag', etag).header('cache-control', cacheControl(o.policy, at.status)).send();
-  const early = etagOf(stamp, coding);
+  const early = etagOf(stamp, coding, o.policy.revision);
   if (stamp.lastId !== null || stamp.version > 0) {
     if (ifNoneMatchHits(ifNoneMatch, early)) return notModified(stamp, early);
   }
 
   const cached = await o.cache.at(o.story, stamp);
   if (!cached) o.notFound();
-  const etag = etagOf(cached.stamp, coding);
+  const etag = etagOf(cached.stamp, coding, o.policy.revision);
   if (ifNoneMatchHits(ifNoneMatch, etag)) return notModified(cached.stamp, etag);
   const representation = cached.representation(o.variant, o.build, o.evictable ?? true);
   const body = await cached.encoded(representation, coding);

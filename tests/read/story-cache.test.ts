@@ -69,3 +69,12 @@ describe('CachedStory.representation', () => {
     expect(builds.filter((b) => b === 'page')).toHaveLength(1);
   });
 });
+
+describe('renderRevision', () => {
+  it('is stable for one build and PUBLIC_URL, and changes with PUBLIC_URL', async () => {
+    const { renderRevision } = await import('../../src/web/render-revision.js');
+    expect(renderRevision('https://live.example.com')).toMatch(/^[0-9a-f]{8}$/);
+    expect(renderRevision('https://live.example.com')).toBe(renderRevision('https://live.example.com'));
+    expect(renderRevision('https://live.example.com')).not.toBe(renderRevision('https://other.example.com'));
+  });
+});
