@@ -80,6 +80,11 @@ describe('validators and CDN headers', () => {
       expect(gzip.status).toBe(200);
       expect(gzip.headers.etag).toBe((first.headers.etag as string).replace('.identity.', '.gzip.'));
     }
+    // HEAD answers the same headers without a body.
+    const head = await fetch(`${nodeA.url}/stories/${name}`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toMatch(/^"[^"]+\.(br|gzip|identity)\.[0-9a-f]{8}"$/);
+    expect(await head.text()).toBe('');
     // Any later change, on any node, changes the ETag.
     const next = await append(nodeB, name, statement('Second.'));
     const etag = (await rawGet(`${nodeA.url}/v1/stories/${name}`, {})).headers.etag as string;
