@@ -28,6 +28,11 @@ const EnvSchema = z.object({
   WS_SUBSCRIBE_BURST: z.coerce.number().int().positive().optional(),
   MAX_ACTIVE_STORIES: positiveInt(50_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  PUBLIC_URL: z.string().optional(),
+  READ_CACHE_MAX_BYTES: positiveInt(134_217_728),
+  CDN_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(3),
+  CDN_STALE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+  CDN_ENDED_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(120),
 });
 
 /** The validated, frozen configuration. Every field is documented in the README's configuration table. */
@@ -66,6 +71,20 @@ export interface Config {
   /** Stories this node follows at most (each costs a channel subscription); more answer `node_story_limit`. */
   readonly maxActiveStories: number;
   readonly shutdownTimeoutMs: number;
+  /**
+   * The service's public origin (and optional path), no trailing slash: canonical links, JSON-LD and embed
+   * snippets are built from it, never from a request's Host header. Required in production; otherwise
+   * `http://localhost:<PORT>`.
+   */
+  readonly publicUrl: string;
+  /** Bytes the per-story cache of views, pages and their compressed forms may hold (LRU over stories). */
+  readonly readCacheMaxBytes: number;
+  /** `s-maxage` of a live story's page and view: how long a shared cache (CDN) may serve them without asking. */
+  readonly cdnMaxAgeSeconds: number;
+  /** `stale-while-revalidate` of the page and view. */
+  readonly cdnStaleSeconds: number;
+  /** `s-maxage` of an ended story's page and view (it may be reopened or corrected, so at most 300). */
+  readonly cdnEndedMaxAgeSeconds: number;
 }
 
 /** Redis Cluster seeds, and what every node connection needs (credentials and TLS come from the seeds' URLs). */
@@ -116,6 +135,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
 
+  const publicUrl = parsePublicUrl(e.PUBLIC_URL, production, e.PORT);
+
   return Object.freeze({
     production,
     port: e.PORT,
@@ -143,6 +164,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsSubscribeBurst: e.WS_SUBSCRIBE_BURST ?? e.WS_MAX_SUBSCRIPTIONS,
     maxActiveStories: e.MAX_ACTIVE_STORIES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    publicUrl,
+    readCacheMaxBytes: e.READ_CACHE_MAX_BYTES,
+    cdnMaxAgeSeconds: e.CDN_MAX_AGE_SECONDS,
+    cdnStaleSeconds: e.CDN_STALE_SECONDS,
+    cdnEndedMaxAgeSeconds: e.CDN_ENDED_MAX_AGE_SECONDS,
   });
 }
 
@@ -190,4 +216,23 @@ function urlWithoutCredentials(url: string): string {
   parsed.username = '';
   parsed.password = '';
   return parsed.toString();
+}
+
+/** PUBLIC_URL: an absolute http(s) URL without query, fragment or credentials; the trailing slash is dropped. */
+function parsePublicUrl(value: string | undefined, production: boolean, port: number): string {
+  if (value === undefined || value.trim() === '') {
+    if (production) throw new ConfigError('PUBLIC_URL: required when NODE_ENV=production (the address readers use, e.g. https://live.example.com)');
+    return `http://localhost:${port}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new ConfigError(`PUBLIC_URL: "${value}" is not an absolute URL like https://live.example.com`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`PUBLIC_URL: "${value}" must start with http:// or https://`);
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ConfigError(`PUBLIC_URL: "${value}" must not carry a query, a fragment or credentials`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -12,7 +12,9 @@ import type { RedisClient } from './store/redis-client.js';
 import { connectRedis, createCommandConnection, RedisUnreachableError } from './store/redis-connection.js';
 import { clusterTopology, singleTopology, type RedisTopology } from './store/redis-topology.js';
 import { ShardChannels } from './store/shard-channels.js';
+import { StoryCache } from './read/story-cache.js';
 import { StoryStore } from './store/story-store.js';
+import { renderRevision } from './web/render-revision.js';
 
 /** A running service: its address and an ordered shutdown. */
 export interface RunningService {
@@ -20,6 +22,7 @@ export interface RunningService {
   readonly port: number;
   readonly app: FastifyInstance;
   readonly store: StoryStore;
+  readonly readCache: StoryCache;
   readonly hub: Hub;
   readonly feed: StoryFeed;
   readonly channels: ShardChannels;
@@ -57,6 +60,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     log: logger.child({ component: 'store' }),
   });
 
+  const readCache = new StoryCache(store, { maxBytes: config.readCacheMaxBytes });
+
   // The fan-in: one shard channel subscription per followed story, gaps filled from the streams.
   const hub = new Hub(config.maxActiveStories);
   const feedLog = logger.child({ component: 'fan-in' });
@@ -68,6 +73,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   let shuttingDown = false;
   const app = await buildHttpApp({
     store,
+    readCache,
+    cdnPolicy: {
+      maxAgeSeconds: config.cdnMaxAgeSeconds,
+      staleSeconds: config.cdnStaleSeconds,
+      endedMaxAgeSeconds: config.cdnEndedMaxAgeSeconds,
+      revision: renderRevision(config.publicUrl),
+    },
+    publicUrl: config.publicUrl,
     logger,
     publisherKeys: config.publisherKeys,
     allowedOrigins: config.allowedOrigins,
@@ -88,6 +101,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     store,
     logger,
     allowedOrigins: config.allowedOrigins,
+    ownOrigin: new URL(config.publicUrl).origin,
     maxFrameBytes: config.wsMaxFrameBytes,
     maxSubscriptions: config.wsMaxSubscriptions,
     maxBufferedBytes: config.wsMaxBufferedBytes,
@@ -122,5 +136,5 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await redis.quit().catch(() => redis.disconnect());
     })());
 
-  return { url: `http://${host}:${port}`, port, app, store, hub, feed, channels, gateway, stop };
+  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, stop };
 }

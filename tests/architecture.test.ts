@@ -34,8 +34,9 @@ const allowed: Record<string, (target: string) => boolean> = {
   client: (t) => ['protocol', 'client'].includes(layerOf(t)),
   store: (t) => ['protocol', 'store'].includes(layerOf(t)) || ['ioredis', 'node:fs', 'pino', 'cluster-key-slot'].includes(t),
   live: (t) => ['protocol', 'store', 'live'].includes(layerOf(t)) || ['ws', 'pino', 'ioredis'].includes(t) || t.startsWith('node:'),
-  web: (t) => ['protocol', 'store', 'client', 'web'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
-  http: (t) => ['protocol', 'store', 'http', 'web'].includes(layerOf(t)) || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),
+  read: (t) => ['protocol', 'store', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
+  web: (t) => ['protocol', 'store', 'client', 'web', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
+  http: (t) => ['protocol', 'store', 'http', 'web', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),
 };
 
 describe('import direction', () => {

@@ -110,7 +110,7 @@ describe('loadConfig', () => {
   it('turns DEMO on by default outside production and off in production', () => {
     expect(load({ NODE_ENV: 'development' }).demo).toBe(true);
     expect(load({ NODE_ENV: 'test' }).demo).toBe(true);
-    const production = { NODE_ENV: 'production', PUBLISHER_KEYS: 'prod-key-12345', ALLOWED_ORIGINS: 'https://news.example.com' };
+    const production = { NODE_ENV: 'production', PUBLISHER_KEYS: 'prod-key-12345', ALLOWED_ORIGINS: 'https://news.example.com', PUBLIC_URL: 'https://live.example.com' };
     expect(load(production).demo).toBe(false);
     expect(load({ ...production, DEMO: 'on' }).demo).toBe(true);
     expect(load({ DEMO: 'off' }).demo).toBe(false);
@@ -122,7 +122,7 @@ describe('loadConfig', () => {
   });
 
   it('allows no origin by default in production, and any origin by default elsewhere', () => {
-    expect(load({ NODE_ENV: 'production', PUBLISHER_KEYS: 'prod-key-12345' }).allowedOrigins).toEqual([]);
+    expect(load({ NODE_ENV: 'production', PUBLISHER_KEYS: 'prod-key-12345', PUBLIC_URL: 'https://live.example.com' }).allowedOrigins).toEqual([]);
     expect(load().allowedOrigins).toEqual(['*']);
   });
 
@@ -150,5 +150,29 @@ describe('loadConfig', () => {
     for (const bad of ['', 'redis-1', 'redis-1:0', 'redis-1:99999', 'http://redis-1:6379', 'redis://redis-1:6379/2', 'redis://a:b@r1:1,redis://r2:2']) {
       expect(refusal({ REDIS_CLUSTER_NODES: bad }).message).toMatch(/^REDIS_CLUSTER_NODES: /);
     }
+  });
+
+  it('requires PUBLIC_URL in production, naming PUBLIC_URL', () => {
+    const message = refusal({ NODE_ENV: 'production', PUBLISHER_KEYS: 'prod-key-12345', ALLOWED_ORIGINS: 'https://news.example.com' }).message;
+    expect(message).toMatch(/^PUBLIC_URL: .*required/);
+  });
+
+  it('falls back to http://localhost:<PORT> for PUBLIC_URL outside production, and drops a trailing slash', () => {
+    expect(load({ PORT: '9090' }).publicUrl).toBe('http://localhost:9090');
+    expect(load({ PUBLIC_URL: 'https://live.example.com/' }).publicUrl).toBe('https://live.example.com');
+    expect(load({ PUBLIC_URL: 'https://example.com/live/' }).publicUrl).toBe('https://example.com/live');
+  });
+
+  it.each(['live.example.com', 'ftp://live.example.com', 'https://live.example.com/?a=1', 'https://user:pw@live.example.com', 'https://live.example.com/#x'])(
+    'refuses PUBLIC_URL=%s naming PUBLIC_URL',
+    (value) => {
+      expect(refusal({ PUBLIC_URL: value }).message).toMatch(/^PUBLIC_URL: /);
+    },
+  );
+
+  it('applies the documented cache defaults and refuses an ended-story max age over 300 s', () => {
+    expect(load()).toMatchObject({ readCacheMaxBytes: 134_217_728, cdnMaxAgeSeconds: 3, cdnStaleSeconds: 10, cdnEndedMaxAgeSeconds: 120 });
+    expect(refusal({ CDN_ENDED_MAX_AGE_SECONDS: '301' }).message).toMatch(/^CDN_ENDED_MAX_AGE_SECONDS: /);
+    expect(refusal({ READ_CACHE_MAX_BYTES: '0' }).message).toMatch(/^READ_CACHE_MAX_BYTES: /);
   });
 });

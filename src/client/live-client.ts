@@ -116,9 +116,13 @@ export class LiveClient implements LiveConnection {
     if (!storyIdPattern.test(story)) throw new TypeError(`stoppress/client: "${story}" is not a story id (1-64 of a-z, 0-9 and "-")`);
     const since = options?.since;
     if (since !== undefined && !isUpdateId(since)) throw new TypeError(`stoppress/client: since "${since}" is not an update id ("<ms>-<seq>")`);
+    const resetLimit = options?.resetLimit;
+    if (resetLimit !== undefined && !(Number.isInteger(resetLimit) && resetLimit >= 1 && resetLimit <= 1000)) {
+      throw new TypeError(`stoppress/client: resetLimit ${String(resetLimit)} is not an integer from 1 to 1000`);
+    }
     if (this.#follows.has(story)) throw new Error(`stoppress/client: "${story}" is already followed on this connection; unfollow it first`);
 
-    const follow = new StoryFollow(story, since, handlers, { keptLimit: this.#keptLimit, reportError: this.#unhandledError });
+    const follow = new StoryFollow(story, since, handlers, { keptLimit: this.#keptLimit, reportError: this.#unhandledError, ...(resetLimit === undefined ? {} : { resetLimit }) });
     this.#follows.set(story, follow);
     if (this.#ws?.readyState === openState) this.#subscribe(follow);
     queueMicrotask(() => follow.status(this.#status));
@@ -282,7 +286,7 @@ export class LiveClient implements LiveConnection {
     this.#fetches.add(controller);
     let view: StoryView;
     try {
-      view = await this.#loadView(follow.story, controller.signal);
+      view = await this.#loadView(follow.story, follow.resetLimit, controller.signal);
     } catch (error) {
       if (follow.generation !== generation) return;
       follow.abandonReset();
@@ -299,9 +303,10 @@ export class LiveClient implements LiveConnection {
     follow.finishReset(view, subscribedLastId);
   }
 
-  async #loadView(story: string, signal: AbortSignal): Promise<StoryView> {
+  async #loadView(story: string, limit: number | undefined, signal: AbortSignal): Promise<StoryView> {
     if (!this.#fetch) throw new TypeError('no fetch implementation: pass { fetch } to connect()');
-    const response = await this.#fetch(`${this.#endpoints.httpBase}/v1/stories/${story}`, { headers: { accept: 'application/json' }, signal });
+    const query = limit === undefined ? '' : `?limit=${limit}`;
+    const response = await this.#fetch(`${this.#endpoints.httpBase}/v1/stories/${story}${query}`, { headers: { accept: 'application/json' }, signal });
     // A story without updates or metadata has no view: it is empty.
     if (response.status === 404) return { story, lastId: null, updates: [] };
     if (!response.ok) throw new Error(`GET /v1/stories/${story} answered ${response.status}`);

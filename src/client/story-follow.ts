@@ -25,6 +25,8 @@ export class StoryFollow {
   readonly #handlers: FollowHandlers;
   readonly #reportError: (error: LiveClientError, follow: StoryFollow) => void;
   readonly #keptLimit: number;
+  /** Top-level updates a reset reloads; undefined: the whole story. */
+  readonly resetLimit: number | undefined;
   phase: FollowPhase = 'idle';
   /** Bumped whenever in-flight work (a reload, a retry) must be abandoned: new socket, new reset, unfollow. */
   generation = 0;
@@ -42,12 +44,13 @@ export class StoryFollow {
     story: string,
     since: string | undefined,
     handlers: FollowHandlers,
-    options: { keptLimit: number; reportError: (error: LiveClientError, follow: StoryFollow) => void },
+    options: { keptLimit: number; resetLimit?: number; reportError: (error: LiveClientError, follow: StoryFollow) => void },
   ) {
     this.story = story;
     this.#lastId = since;
     this.#handlers = handlers;
     this.#keptLimit = options.keptLimit;
+    this.resetLimit = options.resetLimit;
     this.#reportError = options.reportError;
   }
 

@@ -76,6 +76,12 @@ export interface FollowOptions {
    * updates published from now on.
    */
   since?: string;
+  /**
+   * When the server no longer has what was missed (`recovered: false`), reload only the newest `resetLimit`
+   * top-level updates with their reactions (`GET /v1/stories/:story?limit=`) for `reset`: what the application
+   * shows, not the whole story. 1..1000. @default the whole story
+   */
+  resetLimit?: number;
 }
 
 /** One followed story. */

@@ -3,6 +3,8 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { StoppressError } from '../protocol/errors.js';
+import type { CdnPolicy } from '../read/cached-reply.js';
+import type { StoryCache } from '../read/story-cache.js';
 import type { StoryStore } from '../store/story-store.js';
 import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
@@ -15,6 +17,11 @@ import { webRoutes } from '../web/web-routes.js';
 
 export interface HttpAppOptions {
   store: StoryStore;
+  /** The per-node cache the story page and view are served from. */
+  readCache: StoryCache;
+  cdnPolicy: CdnPolicy;
+  /** PUBLIC_URL: the base of canonical links. */
+  publicUrl: string;
   logger: Logger;
   publisherKeys: readonly string[];
   /** Origins allowed to read the API from a browser; `*` for any. */
@@ -78,8 +85,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     methods: ['GET', 'HEAD'],
   });
   await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown, deliveryProblem: options.deliveryProblem });
-  await app.register(readRoutes, { store: options.store });
+  await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy });
   await app.register(ingestRoutes, { store: options.store, authorize: createPublisherAuth(options.publisherKeys) });
-  await app.register(webRoutes, { store: options.store });
+  await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
   return app;
 }

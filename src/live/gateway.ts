@@ -16,10 +16,15 @@ export interface GatewayOptions {
   /** Path of the WebSocket endpoint. @default "/v1/live" */
   path?: string;
   /**
-   * Origins allowed to open a socket from a browser, besides the service's own (see isOwnOrigin); `*` for any.
-   * Requests without Origin (servers) pass.
+   * Origins allowed to open a socket from a browser, besides the service's own; `*` for any. Requests without
+   * Origin (servers) pass.
    */
   allowedOrigins: readonly string[];
+  /**
+   * The service's own origin (PUBLIC_URL's): its live blog page and desk open their sockets from it, so it is
+   * accepted whatever ALLOWED_ORIGINS lists. A browser sets Origin itself, so a page elsewhere cannot pass as it.
+   */
+  ownOrigin: string;
   /** Largest inbound frame; a larger one closes the socket with 1009. @default 4096 */
   maxFrameBytes: number;
   maxSubscriptions: number;
@@ -109,7 +114,7 @@ export class Gateway {
     if (path !== (this.#options.path ?? '/v1/live')) return refuseUpgrade(socket, 404, 'Not Found');
     if (this.#closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
     const origin = request.headers.origin;
-    if (origin !== undefined && !isOwnOrigin(origin, request) && !this.#originAllowed(origin)) {
+    if (origin !== undefined && origin.toLowerCase() !== this.#options.ownOrigin && !this.#originAllowed(origin)) {
       this.#log.info({ origin }, 'websocket origin refused');
       return refuseUpgrade(socket, 403, 'Forbidden');
     }
@@ -136,20 +141,6 @@ export class Gateway {
       this.#heartbeat.remove(connection);
     });
   }
-}
-
-/**
- * True when `origin` is the service's own: the page and desk this service serves open their socket from it,
- * whatever ALLOWED_ORIGINS lists. For now the own origin is read off the request, `http://<Host>` or
- * `https://<Host>` (either scheme, so that a TLS-terminating proxy in front changes nothing): a browser sets
- * both Host and Origin itself, so a page elsewhere cannot pass as this one. (When a PUBLIC_URL setting exists,
- * its origin is the one to use.)
- */
-export function isOwnOrigin(origin: string, request: IncomingMessage): boolean {
-  const host = request.headers.host?.toLowerCase();
-  if (!host) return false;
-  const lower = origin.toLowerCase();
-  return lower === `http://${host}` || lower === `https://${host}`;
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

@@ -127,7 +127,12 @@ export const StoryMetaInput = z
   });
 export type StoryMetaInput = z.infer<typeof StoryMetaInput>;
 
-/** `GET /v1/stories/:story`: metadata plus the updates, oldest first, corrections folded in. */
+/**
+ * `GET /v1/stories/:story`: metadata plus the updates, oldest first, corrections folded in. `lastId` is always the
+ * stream's newest entry, whatever the updates shown. A paged view (`?limit=`, `?before=`) holds the newest `limit`
+ * top-level updates older than `before` with their reactions, and `nextBefore`: the cursor of the next older
+ * page, or null at the oldest.
+ */
 export const StoryView = z.object({
   story: StoryId,
   title: z.string().optional(),
@@ -137,6 +142,7 @@ export const StoryView = z.object({
   coverageEndTime: z.string().optional(),
   lastId: UpdateId.nullable(),
   updates: z.array(ViewUpdate),
+  nextBefore: UpdateId.nullable().optional(),
 });
 export type StoryView = z.infer<typeof StoryView>;
 

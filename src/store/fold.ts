@@ -12,8 +12,18 @@ import type { Update, ViewUpdate } from '../protocol/update.js';
  * - A correction whose target is no longer retained (trimmed) is skipped.
  */
 export function foldCorrections(entries: readonly Update[]): ViewUpdate[] {
-  const view: ViewUpdate[] = [];
+  return foldMore([], entries);
+}
+
+/**
+ * Continues the fold: `folded` is the result of folding the stream's entries up to some id (oldest first), and
+ * `entries` the entries after it. The result equals foldCorrections over the whole stream, because the fold is
+ * one pass in stream order. Pure: `folded` and its items are not modified.
+ */
+export function foldMore(folded: readonly ViewUpdate[], entries: readonly Update[]): ViewUpdate[] {
+  const view: ViewUpdate[] = [...folded];
   const indexById = new Map<string, number>();
+  for (let i = 0; i < view.length; i++) indexById.set(view[i]!.id, i);
   for (const entry of entries) {
     if (entry.kind !== 'correction') {
       indexById.set(entry.id, view.push({ ...entry }) - 1);

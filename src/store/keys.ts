@@ -6,7 +6,7 @@
 export interface StoryKeys {
   /** The story's Redis Stream: one entry per update, fields `k` (kind) and `d` (update JSON). */
   readonly updates: string;
-  /** Hash: story metadata (title, summary, status, coverage times) plus `lastId` and `count`. */
+  /** Hash: story metadata (title, summary, status, coverage times) plus `lastId`, `count` and `version` (metadata writes). */
   readonly meta: string;
   /** String per idempotency key, `<id> <update JSON>`, expiring after IDEMPOTENCY_TTL_SECONDS. */
   idempotency(key: string): string;

@@ -9,7 +9,8 @@ import {
   type Update,
   type UpdateInput,
 } from '../protocol/update.js';
-import { foldCorrections } from './fold.js';
+import { foldCorrections, foldMore } from './fold.js';
+import { compareUpdateIds } from '../protocol/ids.js';
 import { storyIndexKey, storyKeys } from './keys.js';
 import { loadScripts, type ScriptName, type ScriptRunner } from './script-loader.js';
 import type { RedisClient } from './redis-client.js';
@@ -47,6 +48,27 @@ export interface StreamBounds {
   firstId: string | null;
   /** Whether entries were ever trimmed away (entries ever added > entries held). */
   trimmed: boolean;
+}
+
+/**
+ * What a story's cached views are keyed by, read in O(1) from its meta hash: the newest entry id (moved by every
+ * append, corrections and withdrawals included) and the metadata `version` (moved by every metadata write).
+ */
+export interface StoryStamp {
+  /** Newest entry id, or null when the story has no entries. */
+  lastId: string | null;
+  /** Metadata writes so far (HINCRBY on each); 0 before the first. */
+  version: number;
+  /** The story's status as of this stamp ("live", "ended"), or null when none was set. */
+  status: string | null;
+}
+
+/** A story view with the stamp it was read at, both from one atomic read. */
+export interface StorySnapshot {
+  view: StoryView;
+  stamp: StoryStamp;
+  /** Characters of stored update JSON read: a cheap measure of the view's size in memory. */
+  storedChars: number;
 }
 
 const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime'] as const;
@@ -210,21 +232,88 @@ export class StoryStore {
    * entry (a correction included). Null when the story has neither updates nor metadata.
    */
   async readView(story: string): Promise<StoryView | null> {
+    return (await this.readSnapshot(story))?.view ?? null;
+  }
+
+  /**
+   * The story view and its stamp, read in one MULTI (XRANGE of the whole stream + HGETALL of the meta hash), so
+   * the stamp describes exactly the entries and metadata of the view. Null when the story has neither updates
+   * nor metadata. This is the O(n) read the read cache does once per change.
+   */
+  async readSnapshot(story: string): Promise<StorySnapshot | null> {
     const keys = storyKeys(this.#options.keyPrefix, story);
-    const [entries, meta] = await guardRedis(() =>
-      Promise.all([this.#redis.xrange(keys.updates, '-', '+'), this.#redis.hgetall(keys.meta)]),
-    );
+    const [entries, meta] = await guardRedis(async () => {
+      const replies = await this.#redis.multi().xrange(keys.updates, '-', '+').hgetall(keys.meta).exec();
+      if (!replies) throw new Error('MULTI aborted');
+      for (const [error] of replies) if (error) throw error;
+      return [replies[0]![1] as [string, string[]][], replies[1]![1] as Record<string, string>] as const;
+    });
     if (entries.length === 0 && metaFields.every((f) => meta[f] === undefined)) return null;
-    const updates = entries.map(([id, fields]) => parseUpdate(story, { id, data: dataField(fields) }));
+    let storedChars = 0;
+    const updates = entries.map(([id, fields]) => {
+      const data = dataField(fields);
+      storedChars += data.length;
+      return parseUpdate(story, { id, data });
+    });
+    const lastId = entries.at(-1)?.[0] ?? null;
     return {
-      story,
-      ...pickMeta(meta),
-      lastId: entries.at(-1)?.[0] ?? null,
-      updates: foldCorrections(updates),
+      view: { story, ...pickMeta(meta), lastId, updates: foldCorrections(updates) },
+      // The stream's own last id: the meta hash's `lastId` is set in the same Lua step, so they agree.
+      stamp: { lastId, version: Number(meta.version ?? 0), status: meta.status ?? null },
+      storedChars,
     };
   }
 
-  /** Replaces a story's metadata (fields left out are removed) and moves it to the top of the index. */
+  /**
+   * The snapshot after `previous`, reading only what changed: the entries after `previous`'s last id, the meta
+   * hash and the oldest retained id, in one MULTI. The entries are folded onto `previous`'s view (dropping what
+   * MAXLEN trimmed meanwhile), which equals folding the whole stream. Falls back to `readSnapshot` when the
+   * stream does not continue `previous` (deleted, recreated or emptied).
+   */
+  async readSnapshotAfter(story: string, previous: StorySnapshot): Promise<StorySnapshot | null> {
+    const after = previous.stamp.lastId;
+    if (after === null) return this.readSnapshot(story);
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const [entries, meta, first] = await guardRedis(async () => {
+      const replies = await this.#redis.multi().xrange(keys.updates, `(${after}`, '+').hgetall(keys.meta).xrange(keys.updates, '-', '+', 'COUNT', 1).exec();
+      if (!replies) throw new Error('MULTI aborted');
+      for (const [error] of replies) if (error) throw error;
+      return [replies[0]![1] as [string, string[]][], replies[1]![1] as Record<string, string>, replies[2]![1] as [string, string[]][]] as const;
+    });
+    const lastId = entries.at(-1)?.[0] ?? after;
+    const firstId = first[0]?.[0];
+    // The meta hash's lastId is set in the same Lua step as each XADD: a mismatch means this is not the stream
+    // `previous` was read from.
+    if (firstId === undefined || meta.lastId !== lastId) return this.readSnapshot(story);
+    let storedChars = 0;
+    const updates = entries.map(([id, fields]) => {
+      const data = dataField(fields);
+      storedChars += data.length;
+      return parseUpdate(story, { id, data });
+    });
+    const previousUpdates = previous.view.updates;
+    let kept = 0;
+    while (kept < previousUpdates.length && compareUpdateIds(previousUpdates[kept]!.id, firstId) < 0) kept += 1;
+    const retained = kept === 0 ? previousUpdates : previousUpdates.slice(kept);
+    const keptShare = previousUpdates.length === 0 ? 1 : retained.length / previousUpdates.length;
+    return {
+      view: { story, ...pickMeta(meta), lastId, updates: foldMore(retained, updates) },
+      stamp: { lastId, version: Number(meta.version ?? 0), status: meta.status ?? null },
+      storedChars: Math.round(previous.storedChars * keptShare) + storedChars,
+    };
+  }
+
+  /** The stamp of a story: one HMGET of its meta hash, O(1). Every cached read revalidates with it. */
+  async readStamp(story: string): Promise<StoryStamp> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const [lastId, version, status] = await guardRedis(() => this.#redis.hmget(keys.meta, 'lastId', 'version', 'status'));
+    return { lastId: lastId ?? null, version: Number(version ?? 0), status: status ?? null };
+  }
+
+  /**
+   * Replaces a story's metadata (fields left out are removed), increments its `version` in the same MULTI (so a
+   * reader that sees the new fields sees the new version), and moves it to the top of the index.
+   */
   async putMeta(story: string, meta: StoryMetaInput): Promise<void> {
     const keys = storyKeys(this.#options.keyPrefix, story);
     const absent = metaFields.filter((f) => meta[f] === undefined);
@@ -233,6 +322,7 @@ export class StoryStore {
       const multi = this.#redis.multi();
       if (absent.length > 0) multi.hdel(keys.meta, ...absent);
       multi.hset(keys.meta, ...present);
+      multi.hincrby(keys.meta, 'version', 1);
       await multi.exec();
     });
     await this.#recordInIndex(story, Date.now());

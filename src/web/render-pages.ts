@@ -1,8 +1,9 @@
 import type { StorySummary, StoryView } from '../protocol/update.js';
 import { escapeHtml, jsonForScript } from './escape.js';
-import { arrangeFeed, keyEvents } from './feed-tree.js';
+import { keyEvents, type FeedTree } from './feed-tree.js';
 import { liveBlogJsonLd } from './live-blog-json-ld.js';
 import { keyEventHtml, timeHtml, updateHtml } from './render-update.js';
+import { pageOfFeed } from './view-paging.js';
 
 /**
  * Server-rendered pages. No inline script and no style attribute anywhere (the CSP forbids both): behaviour
@@ -37,20 +38,35 @@ function layout(o: LayoutOptions): string {
 const siteHeader = (badge: string): string =>
   `<header class="site-header"><div class="site-header-inner"><a class="brand" href="/">Stoppress</a>${badge}</div></header>`;
 
-/** Top-level updates the page renders by default; a story can hold up to STREAM_MAXLEN (10,000) entries. */
+/** Top-level updates per page; a story can hold up to STREAM_MAXLEN (10,000) entries. */
 export const blogPageLimit = 200;
 
+export interface BlogPageOptions {
+  /** PUBLIC_URL (never a request's Host header): the embed snippet's script address. */
+  publicUrl: string;
+  /** The story's page at PUBLIC_URL: canonical link and JSON-LD ids. */
+  pageUrl: string;
+  /** The story arranged for reading (computed once per change and shared by its pages). */
+  feed: FeedTree;
+  /** Show the top-level updates older than this id (an older page); the newest ones when undefined. */
+  before?: string;
+  /** Top-level updates per page. @default blogPageLimit */
+  limit?: number;
+}
+
 /**
- * The live blog page: readable without JavaScript; /assets/blog.js makes it live from `data-last-id`.
- * Renders the newest `limit` top-level updates (with their reactions) and links to the whole story past that.
+ * The live blog page: readable without JavaScript. The first page shows the newest `limit` top-level updates
+ * (with their reactions) and /assets/blog.js makes it live from `data-last-id`; an older page (`?before=<id>`)
+ * is a static archive page. Each links to the next older page while there is one.
  */
-export function blogPage(view: StoryView, pageUrl: string, limit: number = blogPageLimit): string {
-  const { top: allTop, replies } = arrangeFeed(view.updates);
-  const top = allTop.slice(0, limit);
-  const more =
-    allTop.length > top.length
-      ? `<p class="feed-more"><a href="?all=1">Show all ${allTop.length} updates</a> (${allTop.length - top.length} older ones are not shown)</p>`
-      : '';
+export function blogPage(view: StoryView, options: BlogPageOptions): string {
+  const { pageUrl, feed, before } = options;
+  const { replies } = feed;
+  const { top, nextBefore } = pageOfFeed(feed, options.limit ?? blogPageLimit, before);
+  const olderLink = nextBefore === null ? '' : `<a rel="next" href="?before=${escapeHtml(nextBefore)}">Older updates</a>`;
+  const newestLink = before === undefined ? '' : `<a href="${escapeHtml(pageUrl)}">Newest updates</a>`;
+  const more = olderLink || newestLink ? `<p class="feed-more">${[newestLink, olderLink].filter(Boolean).join(' · ')}</p>` : '';
+  const canonical = before === undefined ? pageUrl : `${pageUrl}?before=${before}`;
   const repliesOf = (id: string) => replies.get(id) ?? [];
   const keys = keyEvents(view.updates);
   const title = view.title ?? view.story;
@@ -66,7 +82,7 @@ export function blogPage(view: StoryView, pageUrl: string, limit: number = blogP
   const body =
     siteHeader(badge) +
     '<a class="skip-link" href="#feed">Skip to updates</a>' +
-    `<main class="live-blog" id="live-blog" data-story="${escapeHtml(view.story)}" data-last-id="${escapeHtml(view.lastId ?? '')}" data-status="${ended ? 'ended' : 'live'}">` +
+    `<main class="live-blog" id="live-blog" data-story="${escapeHtml(view.story)}" data-last-id="${escapeHtml(view.lastId ?? '')}" data-status="${ended ? 'ended' : 'live'}"${before === undefined ? '' : ` data-before="${escapeHtml(before)}"`}>` +
     '<header class="story-header">' +
     `<p class="story-meta">${coverage}</p>` +
     `<h1 class="headline">${escapeHtml(title)}</h1>` +
@@ -75,27 +91,33 @@ export function blogPage(view: StoryView, pageUrl: string, limit: number = blogP
     `<nav class="key-events" aria-labelledby="key-events-title"${keys.length === 0 ? ' hidden' : ''}>` +
     `<h2 id="key-events-title">Key events</h2><ol class="key-event-list">${keys.map(keyEventHtml).join('')}</ol></nav>` +
     '<section class="updates" aria-labelledby="updates-title">' +
-    '<h2 id="updates-title" class="updates-title">Latest updates</h2>' +
+    `<h2 id="updates-title" class="updates-title">${before === undefined ? 'Latest updates' : 'Earlier updates'}</h2>` +
     '<div class="new-updates-bar"><button type="button" class="new-updates" id="new-updates" hidden>New updates</button></div>' +
     `<div class="feed" id="feed">${top.map((u) => updateHtml(u, { repliesOf })).join('')}</div>` +
-    (top.length === 0 ? '<p class="feed-empty" id="feed-empty">No updates yet.</p>' : '') +
+    (top.length === 0 ? `<p class="feed-empty" id="feed-empty">${before === undefined ? 'No updates yet.' : 'No earlier updates.'}</p>` : '') +
     more +
     '</section>' +
     '<div class="visually-hidden" id="announcer" aria-live="polite" aria-atomic="false"></div>' +
     '</main>' +
-    '<footer class="site-footer"><p>Times are shown in your time zone when JavaScript is on, in UTC otherwise.</p></footer>';
+    '<footer class="site-footer"><p>Times are shown in your time zone when JavaScript is on, in UTC otherwise.</p>' +
+    `<details class="embed-snippet"><summary>Embed this live blog</summary><p>Paste into your page:</p><pre><code>${escapeHtml(embedSnippet(options.publicUrl, view.story))}</code></pre></details></footer>`;
   return layout({
     title: `${title} · Live`,
     description: view.summary,
     stylesheet: '/assets/blog.css',
     script: '/assets/blog.js',
     headExtra:
-      `<link rel="canonical" href="${escapeHtml(pageUrl)}">\n` +
+      `<link rel="canonical" href="${escapeHtml(canonical)}">\n` +
       `<meta property="og:title" content="${escapeHtml(title)}">\n` +
       `<script type="application/ld+json">${jsonForScript(liveBlogJsonLd(view, pageUrl))}</script>\n`,
     bodyClass: 'page-blog',
     body,
   });
+}
+
+/** The one-line partner embed of a story, pointing at PUBLIC_URL. */
+export function embedSnippet(publicUrl: string, story: string): string {
+  return `<script src="${publicUrl}/embed.js" data-story="${story}" data-limit="20" async></script>`;
 }
 
 /** `GET /`: live stories first, then the others. */

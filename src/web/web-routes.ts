@@ -1,14 +1,23 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StoppressError } from '../protocol/errors.js';
-import { storyIdPattern } from '../protocol/ids.js';
+import { storyIdPattern, updateIdPattern } from '../protocol/ids.js';
+import { serveStory, type CdnPolicy } from '../read/cached-reply.js';
+import type { StoryCache } from '../read/story-cache.js';
 import type { StoryStore } from '../store/story-store.js';
-import { blogPage, blogPageLimit, deskPage, errorPage, indexPage } from './render-pages.js';
+import { blogPage, deskPage, errorPage, indexPage } from './render-pages.js';
 import { isPagePath } from './page-paths.js';
 import { StaticFiles } from './static-files.js';
+import { feedOf } from './view-paging.js';
 
 export interface WebRoutesOptions {
   store: StoryStore;
+  /** The read cache the story pages are served from. */
+  readCache: StoryCache;
+  /** Cache-Control of the story pages. */
+  cdnPolicy: CdnPolicy;
+  /** PUBLIC_URL: canonical links and JSON-LD are built from it, never from the Host header. */
+  publicUrl: string;
   /**
    * Directory of the built browser files (scripts/build-browser.mjs writes them).
    * @default "<project>/dist/public" (src/web and dist/web are both two levels below the project)
@@ -45,7 +54,7 @@ const favicon =
  * Pages read through the StoryStore; errors on these routes answer an HTML page rather than JSON.
  */
 export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions): Promise<void> {
-  const { store } = options;
+  const { store, readCache, cdnPolicy, publicUrl } = options;
   const files = new StaticFiles(options.publicDir ?? fileURLToPath(new URL('../../dist/public/', import.meta.url)));
 
   app.setErrorHandler((error: FastifyError | StoppressError, request, reply) => {
@@ -60,12 +69,31 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
 
   app.get('/', async (_request, reply) => sendHtml(reply, indexPage(await store.listStories())));
 
-  app.get<{ Params: { story: string }; Querystring: { all?: string } }>('/stories/:story', async (request, reply) => {
+  app.get<{ Params: { story: string }; Querystring: { all?: string; before?: string } }>('/stories/:story', async (request, reply) => {
     const { story } = request.params;
-    const view = storyIdPattern.test(story) ? await store.readView(story) : null;
-    if (!view) throw new StoppressError('not_found', 'There is no live coverage at this address.');
-    const limit = request.query.all === '1' ? Number.POSITIVE_INFINITY : blogPageLimit;
-    return sendHtml(reply, blogPage(view, `${request.protocol}://${request.host}/stories/${story}`, limit));
+    if (!storyIdPattern.test(story)) throw new StoppressError('not_found', 'There is no live coverage at this address.');
+    // `?all=1` rendered the whole retained story on demand; it now pages like every page, from the first one.
+    if (request.query.all !== undefined) return reply.code(301).header('location', story).header('cache-control', 'public, max-age=86400').send();
+    const { before } = request.query;
+    if (before !== undefined && (typeof before !== 'string' || !updateIdPattern.test(before))) {
+      throw new StoppressError('invalid_update_id', 'before: not an update id like "1644914400000-0"');
+    }
+    const pageUrl = `${publicUrl}/stories/${story}`;
+    return serveStory(request, reply, {
+      cache: readCache,
+      policy: cdnPolicy,
+      story,
+      variant: before === undefined ? 'page' : `page:${before}`,
+      evictable: before !== undefined,
+      headers: pageHeaders,
+      build: (cached) => ({
+        contentType: 'text/html; charset=utf-8',
+        body: blogPage(cached.snapshot.view, { publicUrl, pageUrl, feed: feedOf(cached), ...(before === undefined ? {} : { before }) }),
+      }),
+      notFound: () => {
+        throw new StoppressError('not_found', 'There is no live coverage at this address.');
+      },
+    });
   });
 
   app.get('/desk', async (_request, reply) => sendHtml(reply, deskPage()));
@@ -90,12 +118,13 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
   for (const name of partnerFiles) app.get(`/${name}`, (request, reply) => sendFile(request, reply, name));
 }
 
+/** Headers of every HTML page besides its type and caching. */
+const pageHeaders: Readonly<Record<string, string>> = {
+  'content-security-policy': contentSecurityPolicy,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'strict-origin-when-cross-origin',
+};
+
 function sendHtml(reply: FastifyReply, html: string): FastifyReply {
-  return reply
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', contentSecurityPolicy)
-    .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'strict-origin-when-cross-origin')
-    .header('cache-control', 'no-cache')
-    .send(html);
+  return reply.headers(pageHeaders).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
 }

@@ -537,6 +537,26 @@ describe('connect() against a scripted server', () => {
     live.close();
   });
 
+  it('reloads only the newest resetLimit top-level updates when asked to, and refuses a bad resetLimit', async () => {
+    const rec = new Recorder();
+    const sockets = fakeSockets(rec);
+    const requested: string[] = [];
+    const fetchView = async (url: string): Promise<{ ok: boolean; status: number; json(): Promise<unknown> }> => {
+      requested.push(url);
+      return { ok: true, status: 200, json: async () => ({ story: 's', lastId: '52-0', updates: [entry('52-0')], nextBefore: '52-0' }) };
+    };
+    const live = connect('http://stoppress.test', { WebSocket: sockets.WebSocket, fetch: fetchView, random: () => 0 });
+    expect(() => live.follow('t', { resetLimit: 0 }, rec.handlers('t'))).toThrow(TypeError);
+    expect(() => live.follow('t', { resetLimit: 1.5 }, rec.handlers('t'))).toThrow(TypeError);
+    live.follow('s', { since: '1-0', resetLimit: 20 }, rec.handlers('s'));
+    const socket = sockets.instances[0]!;
+    socket.serverOpens();
+    socket.serverSends({ type: 'subscribed', story: 's', lastId: '50-0', recovered: false });
+    await rec.waitFor(() => rec.resets.length === 1, 'reset');
+    expect(requested).toEqual(['http://stoppress.test/v1/stories/s?limit=20']);
+    live.close();
+  });
+
   it('retries a reload that failed, dropping what it buffered meanwhile (the next reload has it)', async () => {
     const rec = new Recorder();
     const sockets = fakeSockets(rec);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Update } from '../../src/protocol/update.js';
-import { foldCorrections } from '../../src/store/fold.js';
+import { foldCorrections, foldMore } from '../../src/store/fold.js';
 
 const story = 'fold-unit';
 let clockMs = 1_644_914_400_000;
@@ -124,3 +124,33 @@ describe('foldCorrections', () => {
     expect(foldCorrections([])).toEqual([]);
   });
 });
+
+describe('foldMore', () => {
+  it('continuing the fold chunk by chunk gives what one fold of the whole stream gives', () => {
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+    for (let round = 0; round < 50; round++) {
+      const entries: Update[] = [];
+      for (let i = 0; i < 60; i++) {
+        const targets = entries.filter((e) => e.kind !== 'correction');
+        const target = targets[Math.floor(random() * targets.length)];
+        const roll = random();
+        if (!target || roll < 0.5) entries.push(said(`s${i}`));
+        else if (roll < 0.65) entries.push(entry({ kind: 'reaction', text: `r${i}`, inReplyTo: target.id }));
+        else if (roll < 0.85) entries.push(corrects(target, `fixed ${i}`, `n${i}`));
+        else entries.push(retracts(target, `w${i}`));
+      }
+      let folded = foldMore([], []);
+      for (let at = 0; at < entries.length; ) {
+        const next = at + 1 + Math.floor(random() * 7);
+        const before = JSON.stringify(folded);
+        const continued = foldMore(folded, entries.slice(at, next));
+        expect(JSON.stringify(folded)).toBe(before);
+        folded = continued;
+        at = next;
+      }
+      expect(folded).toEqual(foldCorrections(entries));
+    }
+  });
+});
+

@@ -130,20 +130,37 @@ describe('the live blog page without JavaScript', () => {
 });
 
 describe('a long story', () => {
-  it('renders the newest 200 top-level updates and links to the whole story', async () => {
+  it('pages by 200 top-level updates with an "older updates" link, and ?all=1 redirects to the first page', async () => {
     const story = newStory('long');
     await putMeta(story, { title: 'A long day', status: 'live' });
     const ids: string[] = [];
     for (let i = 0; i < 205; i++) ids.push((await append(story, statement(`Item ${i}`))).id);
-    const articleIds = (html: string): string[] => [...html.matchAll(/<article class="update" id="u-([^"]+)"/g)].map((m) => m[1]!);
+    const reaction = (await append(story, { kind: 'reaction', occurredAt: '2022-02-15T12:35:00+02:00', text: 'A late reply to item 2.', inReplyTo: ids[2] })).id;
+    const articleIds = (html: string): string[] => [...html.matchAll(/<article class="update[^"]*" id="u-([^"]+)"/g)].map((m) => m[1]!);
 
     const page = await (await fetch(`${suite.service.url}/stories/${story}`)).text();
     expect(articleIds(page)).toEqual(ids.slice(-200).reverse());
-    expect(page).toContain('<a href="?all=1">Show all 205 updates</a>');
+    const older = ids.at(-200)!;
+    expect(page).toContain(`<a rel="next" href="?before=${older}">Older updates</a>`);
+    expect(page).not.toContain('data-before=');
 
-    const whole = await (await fetch(`${suite.service.url}/stories/${story}?all=1`)).text();
-    expect(articleIds(whole)).toEqual([...ids].reverse());
-    expect(whole).not.toContain('Show all');
+    const second = await fetch(`${suite.service.url}/stories/${story}?before=${older}`);
+    expect(second.status).toBe(200);
+    const secondHtml = await second.text();
+    // The five oldest, with the reaction under the update it replies to; no older link; a link back; not live.
+    expect(articleIds(secondHtml)).toEqual([ids[4], ids[3], ids[2], reaction, ids[1], ids[0]]);
+    expect(secondHtml).not.toContain('Older updates');
+    expect(secondHtml).toContain('>Newest updates</a>');
+    expect(secondHtml).toContain(`data-before="${older}"`);
+    expect(secondHtml).toContain(`data-last-id="${reaction}"`);
+
+    const all = await fetch(`${suite.service.url}/stories/${story}?all=1`, { redirect: 'manual' });
+    expect(all.status).toBe(301);
+    expect(new URL(all.headers.get('location')!, `${suite.service.url}/stories/${story}?all=1`).href).toBe(`${suite.service.url}/stories/${story}`);
+
+    const bad = await fetch(`${suite.service.url}/stories/${story}?before=nope`);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toMatch(/^text\/html/);
   });
 });
 

@@ -42,7 +42,11 @@ function partnerPage(serviceUrl: string): string {
 async function startPartner(): Promise<Partner> {
   const server = createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    response.end(partnerPage(service.url));
+    response.end(
+      request.url === '/long'
+        ? `<!doctype html><html><body><script src="${service.url}/embed.js" data-story="embed-long-story" data-limit="20" async></script></body></html>`
+        : partnerPage(service.url),
+    );
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -78,8 +82,14 @@ describe('the partner embed', () => {
     page.setDefaultTimeout(8_000);
     const sockets: string[] = [];
     page.on('websocket', (ws) => sockets.push(ws.url()));
+    const reads: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/v1/stories/')) reads.push(request.url());
+    });
     await page.goto(allowed.origin);
     await page.waitForSelector('stoppress-embed[data-state="ready"]');
+    // It asks only for what it shows (data-limit="3").
+    expect(reads).toEqual([`${service.url}/v1/stories/${story}?limit=3`]);
 
     // After its own script tag, with a shadow root, dark theme, the newest `data-limit` updates.
     expect(await page.evaluate(() => document.querySelector('script[data-story] + stoppress-embed')?.shadowRoot?.mode)).toBe('open');
@@ -151,5 +161,34 @@ describe('the partner embed', () => {
     await expect(LiveTestClient.connect(liveUrl(service.url), { origin: refused.origin })).rejects.toThrow('upgrade refused: 403');
     const ok = await LiveTestClient.connect(liveUrl(service.url), { origin: allowed.origin });
     ok.close();
+  });
+
+  it('downloads only what it shows of a long story', async () => {
+    const long = 'embed-long-story';
+    const statements = Array.from({ length: 1_000 }, (_, i) => JSON.stringify({ kind: 'statement', occurredAt: '2022-02-15T10:00:00Z', text: `Item ${i} ${'x'.repeat(300)}` }));
+    // Written straight into the stream (as the append script would) so that the test stays fast.
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const key = `${prefix}story:{${long}}`;
+    const multi = redis.multi();
+    let ms = Date.now() - 10_000;
+    for (const data of statements) multi.xadd(`${key}:updates`, `${ms++}-0`, 'k', 'statement', 'd', data);
+    multi.hset(`${key}:meta`, 'lastId', `${ms - 1}-0`, 'count', statements.length);
+    await multi.exec();
+    redis.disconnect();
+
+    const page = await browser.newPage();
+    page.setDefaultTimeout(8_000);
+    const bodies: number[] = [];
+    page.on('response', (response) => {
+      if (response.url().includes(`/v1/stories/${long}`)) void response.body().then((b) => bodies.push(b.length));
+    });
+    await page.goto(`${allowed.origin}/long`);
+    await page.waitForSelector('stoppress-embed[data-state="ready"]');
+    expect(await page.locator('stoppress-embed article.update').count()).toBe(20);
+    await expect.poll(() => bodies.length).toBe(1);
+    // Twenty updates of ~330 bytes, not a thousand.
+    expect(bodies[0]).toBeLessThan(20_000);
+    await page.close();
   });
 });

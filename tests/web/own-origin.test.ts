@@ -1,11 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { freePort } from '../support/child-service.js';
 import { post, statement, uniquePrefix } from '../support/test-service.js';
 import { newStory, shownIds, useBrowserSuite, watchPage } from './browser-support.js';
 
 const prefix = uniquePrefix('web-own-origin');
 // Production as deployed: publisher keys set, and ALLOWED_ORIGINS listing only a partner, not the service itself.
-const suite = useBrowserSuite(prefix, { viewport: { width: 1000, height: 700 } }, { NODE_ENV: 'production', ALLOWED_ORIGINS: 'https://partner.example' });
+// The service's own origin is PUBLIC_URL's, so it listens on a port known in advance.
+const port = await freePort();
+const suite = useBrowserSuite(
+  prefix,
+  { viewport: { width: 1000, height: 700 } },
+  { NODE_ENV: 'production', ALLOWED_ORIGINS: 'https://partner.example', PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` },
+);
 
 /** The status of a WebSocket upgrade sent with `origin`: 101 when accepted. */
 function upgradeStatus(origin: string): Promise<number> {
@@ -42,10 +49,12 @@ describe('in production, with only a partner in ALLOWED_ORIGINS', () => {
     await page.close();
   });
 
-  it('accepts sockets from its own origin (either scheme) and the partner, and refuses other origins with 403', async () => {
+  it("accepts sockets from its own origin (PUBLIC_URL's) and the partner, and refuses other origins with 403", async () => {
     const host = new URL(suite.service.url).host;
     expect(await upgradeStatus(`http://${host}`)).toBe(101);
-    expect(await upgradeStatus(`https://${host}`)).toBe(101);
+    // Only PUBLIC_URL's origin is the service's own, whatever the request's Host says.
+    expect(await upgradeStatus(`https://${host}`)).toBe(403);
+    expect(await upgradeStatus(`http://localhost:${port}`)).toBe(403);
     expect(await upgradeStatus('https://partner.example')).toBe(101);
     expect(await upgradeStatus('https://evil.example')).toBe(403);
     expect(await upgradeStatus(`http://${host}.evil.example`)).toBe(403);

@@ -13,12 +13,16 @@ import { excerpt, keyEventHtml, updateContentHtml, updateHtml } from '../render-
 import { createAnnouncer, elementFromHtml, required, setBadge } from './dom.js';
 import { keepTimesCurrent, refreshTimes } from './times.js';
 
+/** Top-level updates on the first page (render-pages.ts `blogPageLimit`): what a reset reloads. */
+const pageLimit = 200;
+
 /** The feed's top may be this far above the viewport and still count as "the reader is at the top". */
 const nearTopSlackPx = 48;
 
 keepTimesCurrent(document);
 const main = document.getElementById('live-blog');
-if (main) startLiveBlog(main);
+// An older page (`?before=`) is an archive: new updates belong on the first page, so it does not follow the story.
+if (main && main.dataset.before === undefined) startLiveBlog(main);
 
 function startLiveBlog(main: HTMLElement): void {
   const story = main.dataset.story ?? '';
@@ -161,7 +165,8 @@ function startLiveBlog(main: HTMLElement): void {
   setBadge(badge, 'connecting');
   const live = connect(location.origin);
   // Without updates the page has no lastId: "0-0" asks for everything, so nothing published meanwhile is missed.
-  live.follow(story, { since: main.dataset.lastId || '0-0' }, {
+  // A reset reloads only what the first page shows.
+  live.follow(story, { since: main.dataset.lastId || '0-0', resetLimit: pageLimit }, {
     update: onUpdate,
     correction: onCorrection,
     reset: onReset,

@@ -109,7 +109,8 @@ function mountEmbed(): void {
     announce(correction.retract ? 'An update was withdrawn.' : 'An update was corrected.');
   };
 
-  fetch(`${origin}/v1/stories/${encodeURIComponent(story)}`, { headers: { accept: 'application/json' } })
+  // Only what it shows: the newest `limit` top-level updates (with their reactions), never the whole story.
+  fetch(`${origin}/v1/stories/${encodeURIComponent(story)}?limit=${limit}`, { headers: { accept: 'application/json' } })
     .then(async (response) => {
       if (!response.ok) throw new Error(`the story answered ${response.status}`);
       return (await response.json()) as StoryView;
@@ -118,7 +119,7 @@ function mountEmbed(): void {
       show(view);
       keepTimesCurrent(root);
       const live = connect(origin);
-      live.follow(story, { since: view.lastId ?? '0-0' }, {
+      live.follow(story, { since: view.lastId ?? '0-0', resetLimit: limit }, {
         update: onUpdate,
         correction: onCorrection,
         reset: show,

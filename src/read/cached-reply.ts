@@ -1,0 +1,132 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { StoryStamp } from '../store/story-store.js';
+import type { CachedStory, Coding, StoryCache } from './story-cache.js';
+
+/** How long shared caches (CDNs) may keep story pages and views. */
+export interface CdnPolicy {
+  /** `s-maxage` for a live story. @default 3 (CDN_MAX_AGE_SECONDS) */
+  maxAgeSeconds: number;
+  /** `stale-while-revalidate`. @default 10 (CDN_STALE_SECONDS) */
+  staleSeconds: number;
+  /** `s-maxage` for an ended story, at most 300: it may be reopened or corrected. @default 120 (CDN_ENDED_MAX_AGE_SECONDS) */
+  endedMaxAgeSeconds: number;
+  /** The render revision (PUBLIC_URL and rendering code) in every ETag: a deploy that changes a template changes them. */
+  revision: string;
+}
+
+/**
+ * `Cache-Control` of a story page or view. `max-age=0`: a browser revalidates every time (a 304 costs one O(1)
+ * Redis read); `s-maxage`: a CDN may answer for a few seconds, the live socket brings what is newer.
+ */
+export function cacheControl(policy: CdnPolicy, status: string | null): string {
+  const ended = status === 'ended';
+  const cached = cacheControlByPolicy.get(policy);
+  if (cached) return ended ? cached.ended : cached.live;
+  const header = (maxAge: number): string => `public, max-age=0, s-maxage=${maxAge}, stale-while-revalidate=${policy.staleSeconds}`;
+  const built = { live: header(policy.maxAgeSeconds), ended: header(policy.endedMaxAgeSeconds) };
+  cacheControlByPolicy.set(policy, built);
+  return ended ? built.ended : built.live;
+}
+
+const cacheControlByPolicy = new WeakMap<CdnPolicy, { live: string; ended: string }>();
+
+/**
+ * The strong ETag of a story representation at `stamp` in `coding` (each coding is a different byte sequence),
+ * rendered by code and settings of `revision`: `"<lastId>.<version>.<coding>.<revision>"`.
+ */
+export function etagOf(stamp: StoryStamp, coding: Coding, revision: string): string {
+  return `"${stamp.lastId ?? '0-0'}.${stamp.version}.${coding}.${revision}"`;
+}
+
+/**
+ * The coding to send for an `Accept-Encoding` header: brotli, else gzip, else identity. A coding listed with
+ * `q=0` is refused; `*` stands for any coding not listed.
+ */
+export function negotiateCoding(acceptEncoding: string | undefined): Coding {
+  if (!acceptEncoding) return 'identity';
+  // Browsers send a handful of distinct values: parse each once.
+  const known = codingByHeader.get(acceptEncoding);
+  if (known) return known;
+  const coding = parseAcceptEncoding(acceptEncoding);
+  if (codingByHeader.size >= 256) codingByHeader.clear();
+  codingByHeader.set(acceptEncoding, coding);
+  return coding;
+}
+
+const codingByHeader = new Map<string, Coding>();
+
+function parseAcceptEncoding(acceptEncoding: string): Coding {
+  const q = new Map<string, number>();
+  for (const part of acceptEncoding.toLowerCase().split(',')) {
+    const [name = '', ...params] = part.trim().split(';');
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const value = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (name) q.set(name.trim(), Number.isNaN(value) ? 0 : value);
+  }
+  const accepts = (coding: string): boolean => (q.get(coding) ?? q.get('*') ?? 0) > 0;
+  if (accepts('br')) return 'br';
+  if (accepts('gzip')) return 'gzip';
+  return 'identity';
+}
+
+/** True when an `If-None-Match` header lists `etag` (weak comparison, as RFC 9110 asks for If-None-Match) or is `*`. */
+export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+/** Adds a token to `Vary` without dropping what others (CORS: `Origin`) put there. */
+export function addVary(reply: FastifyReply, token: string): void {
+  const current = reply.getHeader('vary');
+  const list = current === undefined ? [] : String(current).split(',').map((t) => t.trim()).filter(Boolean);
+  if (!list.some((t) => t.toLowerCase() === token.toLowerCase())) list.push(token);
+  void reply.header('vary', list.join(', '));
+}
+
+export interface ServeStoryOptions {
+  cache: StoryCache;
+  policy: CdnPolicy;
+  story: string;
+  /** The representation's name within the story (one per URL shape: "page", "view", "view:20:"). */
+  variant: string;
+  /** False for the story's main page and view: a flood of cursors (`before=`) must not push them out. @default true */
+  evictable?: boolean;
+  build: (story: CachedStory) => { body: string | Buffer; contentType: string };
+  /** Extra headers of the full answer and of the 304 (e.g. the page's Content-Security-Policy). */
+  headers?: Record<string, string>;
+  /** Called when the story does not exist; throws the route's not-found error. */
+  notFound: () => never;
+}
+
+/**
+ * Answers a story page or view from the read cache: one O(1) stamp read; 304 when `If-None-Match` names the
+ * current representation; otherwise the stored bytes in the negotiated coding, built at most once per change.
+ */
+export async function serveStory(request: FastifyRequest, reply: FastifyReply, o: ServeStoryOptions): Promise<FastifyReply> {
+  const coding = negotiateCoding(request.headers['accept-encoding']);
+  const ifNoneMatch = request.headers['if-none-match'];
+  addVary(reply, 'Accept-Encoding');
+  for (const [name, value] of Object.entries(o.headers ?? {})) void reply.header(name, value);
+
+  const stamp = await o.cache.stamp(o.story);
+  const notModified = (at: StoryStamp, etag: string): FastifyReply =>
+    reply.code(304).header('etag', etag).header('cache-control', cacheControl(o.policy, at.status)).send();
+  const early = etagOf(stamp, coding, o.policy.revision);
+  if (stamp.lastId !== null || stamp.version > 0) {
+    if (ifNoneMatchHits(ifNoneMatch, early)) return notModified(stamp, early);
+  }
+
+  const cached = await o.cache.at(o.story, stamp);
+  if (!cached) o.notFound();
+  const etag = etagOf(cached.stamp, coding, o.policy.revision);
+  if (ifNoneMatchHits(ifNoneMatch, etag)) return notModified(cached.stamp, etag);
+  const representation = cached.representation(o.variant, o.build, o.evictable ?? true);
+  const body = await cached.encoded(representation, coding);
+  void reply
+    .header('content-type', representation.contentType)
+    .header('etag', etag)
+    .header('cache-control', cacheControl(o.policy, cached.stamp.status));
+  if (coding !== 'identity') void reply.header('content-encoding', coding);
+  return reply.send(body);
+}
