@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import keySlotOf from 'cluster-key-slot';
 import { Redis } from 'ioredis';
+import { redisServerReady } from './redis-server.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -152,27 +153,7 @@ async function spawnNode(port: number, dir: string, nodeTimeoutMs: number): Prom
     '--repl-ping-replica-period', '1',
   ];
   const child = spawn('setpriv', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start on ${port}:\n${output}`)), 10_000);
-    const childOnData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', childOnData);
-    child.stderr!.on('data', childOnData);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server on ${port} exited with ${code}:\n${output}`));
-    });
-  });
+  await redisServerReady(child, port);
   // The pipes must keep draining or a chatty node blocks on a full pipe.
   child.stdout!.resume();
   child.stderr!.resume();

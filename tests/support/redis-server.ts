@@ -16,6 +16,12 @@ export async function startRedisServer({ port, persistentDir }: RedisServerOptio
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  await redisServerReady(child, port);
+  return child;
+}
+
+/** Resolves once a redis-server child says it accepts connections; rejects with its output if it exits or takes over 10 s. */
+export async function redisServerReady(child: ChildProcess, port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`redis-server did not start on ${port}:\n${output}`)), 10_000);
@@ -34,10 +40,9 @@ export async function startRedisServer({ port, persistentDir }: RedisServerOptio
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`redis-server exited with ${code}:\n${output}`));
+      reject(new Error(`redis-server on ${port} exited with ${code}:\n${output}`));
     });
   });
-  return child;
 }
 
 /** Stops a redis-server child with `signal` and resolves once it has exited. */
