@@ -14,7 +14,11 @@ export interface StoryEntries {
 export type EntriesListener = (batches: readonly StoryEntries[]) => void;
 
 export interface StoryFeedOptions {
-  /** A subscribe that Redis has not confirmed within this fails with `redis_unavailable`. @default 2000 */
+  /**
+   * A subscribe that Redis has not confirmed within this fails with `redis_unavailable`. Generous: a flood of
+   * new stories queues thousands of SSUBSCRIBEs on one connection, and a connection that is down fails at once.
+   * @default 10000
+   */
   activationTimeoutMs?: number;
   /** Entries read per XRANGE when filling a gap. @default 500 */
   fillPageSize?: number;
@@ -77,7 +81,7 @@ export class StoryFeed {
     this.#store = store;
     this.#listener = listener;
     this.#log = log;
-    this.#activationTimeoutMs = options.activationTimeoutMs ?? 2_000;
+    this.#activationTimeoutMs = options.activationTimeoutMs ?? 10_000;
     this.#fillPageSize = options.fillPageSize ?? 500;
     channels.listen({ message: this.channelOnMessage, resubscribed: this.channelsOnResubscribed });
   }

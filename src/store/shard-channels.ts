@@ -85,6 +85,9 @@ export class ShardChannels {
   async subscribe(channel: string): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const shard = this.#place(channel);
+      // A connection that is down fails the subscribe now (the caller answers redis_unavailable) rather than
+      // queueing it until the node is back; the channel stays placed and is subscribed on reconnect if kept.
+      if (shard.downSince !== undefined) throw new Error(`the pub/sub connection to ${shard.node} is down`);
       try {
         await this.#ssubscribe(shard, [channel]);
         return;

@@ -28,7 +28,8 @@ beforeAll(async () => {
     for (let i = 0; i < 500; i++) pipeline.xadd(key, '*', 'k', 'statement', 'd', data);
     await pipeline.exec();
   }
-  service = await startChildService(prefix);
+  // A 2 s drain timeout (5 s by default) leaves the 10 s promise room on a busy 2-core machine.
+  service = await startChildService(prefix, { WS_DRAIN_TIMEOUT_MS: '2000' });
 });
 afterAll(async () => {
   service.process.kill('SIGKILL');

@@ -119,19 +119,19 @@ describe('the fan-in', () => {
     await admin.multi().client('KILL', 'TYPE', 'pubsub').config('SET', 'maxclients', String(clients - 1)).exec();
     try {
       let answer: Response | undefined;
-      await waitUntil(async () => (answer = await fetch(`${service.url}/readyz`)).status === 503, 5_000);
+      await waitUntil(async () => (answer = await fetch(`${service.url}/readyz`)).status === 503, 15_000);
       const body = (await answer!.json()) as { error: { code: string; message: string } };
       expect(body.error.code).toBe('not_delivering');
       expect(body.error.message).toContain(new URL(redisUrl).port);
     } finally {
       await admin.config('SET', 'maxclients', '10000');
     }
-    await waitUntil(async () => (await fetch(`${service.url}/readyz`)).status === 200, 5_000);
+    await waitUntil(async () => (await fetch(`${service.url}/readyz`)).status === 200, 15_000);
     // Delivery works again, with whatever was published meanwhile filled in.
     const id = (await post(service.url, 'readiness', statement('after'))).body.id as string;
     await client.waitFor(() => client.updateIds('readiness').includes(id));
     client.close();
-  });
+  }, 40_000);
 });
 
 /** Polls a condition on real state (Redis, HTTP) until it holds; fails after `timeoutMs`. */
