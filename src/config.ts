@@ -28,6 +28,7 @@ const EnvSchema = z.object({
   WS_SUBSCRIBE_BURST: z.coerce.number().int().positive().optional(),
   MAX_ACTIVE_STORIES: positiveInt(50_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,200}$/, '16-200 visible ASCII characters (no spaces)').optional(),
 });
 
 /** The validated, frozen configuration. Every field is documented in the README's configuration table. */
@@ -66,6 +67,8 @@ export interface Config {
   /** Stories this node follows at most (each costs a channel subscription); more answer `node_story_limit`. */
   readonly maxActiveStories: number;
   readonly shutdownTimeoutMs: number;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>`; unset, it is open. */
+  readonly metricsToken: string | undefined;
 }
 
 /** Redis Cluster seeds, and what every node connection needs (credentials and TLS come from the seeds' URLs). */
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsSubscribeBurst: e.WS_SUBSCRIBE_BURST ?? e.WS_MAX_SUBSCRIPTIONS,
     maxActiveStories: e.MAX_ACTIVE_STORIES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    metricsToken: e.METRICS_TOKEN,
   });
 }
 

@@ -7,6 +7,7 @@ import { Gateway } from './live/gateway.js';
 import { Hub } from './live/hub.js';
 import { StoryFeed } from './live/story-feed.js';
 import type { Logger } from './log.js';
+import { ServiceMetrics } from './metrics.js';
 import { clusterNodeOptions, createClusterConnection } from './store/cluster-connection.js';
 import type { RedisClient } from './store/redis-client.js';
 import { connectRedis, createCommandConnection, RedisUnreachableError } from './store/redis-connection.js';
@@ -24,6 +25,7 @@ export interface RunningService {
   readonly feed: StoryFeed;
   readonly channels: ShardChannels;
   readonly gateway: Gateway;
+  readonly metrics: ServiceMetrics;
   /** Ordered shutdown: refuse new work, close sockets with 1001, finish in-flight requests, close Redis. */
   stop(): Promise<void>;
 }
@@ -44,9 +46,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     redis = single;
     topology = singleTopology(single, config.redisUrl);
   }
+  const metrics = new ServiceMetrics();
+  metrics.timeRedisCommands(redis);
   redis.on('error', (error: Error) => logger.warn({ component: 'redis', err: error.message }, 'redis connection error'));
   await connectRedis(redis).catch((error: unknown) => {
     redis.disconnect();
+    metrics.close();
     throw new RedisUnreachableError(config.redisForLogs, error instanceof Error ? error.message : String(error));
   });
 
@@ -58,7 +63,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   });
 
   // The fan-in: one shard channel subscription per followed story, gaps filled from the streams.
-  const hub = new Hub(config.maxActiveStories);
+  const hub = new Hub(config.maxActiveStories, metrics);
   const feedLog = logger.child({ component: 'fan-in' });
   const channels = new ShardChannels(topology, feedLog);
   const feed = new StoryFeed(channels, store, hub.publishAll, feedLog);
@@ -82,11 +87,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await redis.ping();
     },
     isShuttingDown: () => shuttingDown,
+    metrics,
+    metricsToken: config.metricsToken,
   });
   const gateway = new Gateway({
     hub,
     store,
     logger,
+    metrics,
     allowedOrigins: config.allowedOrigins,
     maxFrameBytes: config.wsMaxFrameBytes,
     maxSubscriptions: config.wsMaxSubscriptions,
@@ -97,6 +105,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     heartbeatMs: config.wsHeartbeatMs,
   });
   gateway.attach(app.server);
+  metrics.readLiveState({
+    connections: () => gateway.connectionCount,
+    subscriptions: () => gateway.subscriptionCount,
+    activeStories: () => hub.activeStories,
+    gapFills: () => feed.gapFills,
+    resubscribes: () => channels.resubscribes,
+    pubsubDownMs: () => channels.unhealthiest()?.downForMs ?? 0,
+  });
 
   let demo: DemoStory | undefined;
   if (config.demo) {
@@ -120,7 +136,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       channels.stop();
       store.close();
       await redis.quit().catch(() => redis.disconnect());
+      metrics.close();
     })());
 
-  return { url: `http://${host}:${port}`, port, app, store, hub, feed, channels, gateway, stop };
+  return { url: `http://${host}:${port}`, port, app, store, hub, feed, channels, gateway, metrics, stop };
 }

@@ -3,9 +3,11 @@ import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { StoppressError } from '../protocol/errors.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { StoryStore } from '../store/story-store.js';
 import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
+import { metricsRoute } from './metrics-route.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { useJsonObjectBodies } from './json-body.js';
 import { createPublisherAuth } from './publisher-auth.js';
@@ -23,6 +25,9 @@ export interface HttpAppOptions {
   /** Why live delivery is broken (for /readyz), or undefined. */
   deliveryProblem: () => string | undefined;
   isShuttingDown: () => boolean;
+  metrics: ServiceMetrics;
+  /** Bearer token for GET /metrics; undefined leaves it open. */
+  metricsToken: string | undefined;
 }
 
 /** Request bodies over this are refused with 413 before they are parsed. */
@@ -61,6 +66,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   // One log line per request, with its id; headers (and so the publisher key) are never logged.
   app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, never the raw URL: one series per route and status however many stories there are.
+    options.metrics.httpRequests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
     const updateId = reply.getHeader('x-update-id');
     request.log.info(
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}) },
@@ -78,8 +85,9 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     methods: ['GET', 'HEAD'],
   });
   await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown, deliveryProblem: options.deliveryProblem });
+  await app.register(metricsRoute, { metrics: options.metrics, token: options.metricsToken });
   await app.register(readRoutes, { store: options.store });
-  await app.register(ingestRoutes, { store: options.store, authorize: createPublisherAuth(options.publisherKeys) });
+  await app.register(ingestRoutes, { store: options.store, metrics: options.metrics, authorize: createPublisherAuth(options.publisherKeys) });
   await app.register(webRoutes, { store: options.store });
   return app;
 }

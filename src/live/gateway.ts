@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeCodes } from '../protocol/errors.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { StoryStore } from '../store/story-store.js';
 import type { Hub } from './hub.js';
 import { rawSocketOf } from './frame.js';
@@ -13,6 +14,8 @@ export interface GatewayOptions {
   hub: Hub;
   store: StoryStore;
   logger: Logger;
+  /** Counts slow-consumer closes and refused frames. */
+  metrics?: ServiceMetrics;
   /** Path of the WebSocket endpoint. @default "/v1/live" */
   path?: string;
   /**
@@ -57,6 +60,7 @@ export class Gateway {
       hub: options.hub,
       store: options.store,
       log: this.#log,
+      metrics: options.metrics,
       maxSubscriptions: options.maxSubscriptions,
       maxBufferedBytes: options.maxBufferedBytes,
       drainTimeoutMs: options.drainTimeoutMs,
@@ -82,6 +86,13 @@ export class Gateway {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Story subscriptions over every open socket (walks the connections: for scrapes, not the hot path). */
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const connection of this.#connections.values()) count += connection.subscriptionCount;
+    return count;
   }
 
   /** Refuses new sockets and closes every open one with 1001, so clients resume on another node. */

@@ -55,6 +55,8 @@ export class ShardChannels {
   readonly #placement = new Map<string, NodeKey>();
   #checkTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Channels subscribed again so far (after reconnects, failovers, failed checks): read by the metrics at scrape. */
+  resubscribes = 0;
 
   constructor(topology: RedisTopology, log: Logger, options: ShardChannelsOptions = {}) {
     this.#topology = topology;
@@ -233,6 +235,7 @@ export class ShardChannels {
       if (/MOVED/.test(String(error))) void this.#replace();
       return;
     }
+    this.resubscribes += channels.length;
     this.#listener.resubscribed(channels.filter((channel) => this.#placement.get(channel) === shard.node));
   }
 
