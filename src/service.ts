@@ -12,6 +12,7 @@ import { clusterNodeOptions, createClusterConnection } from './store/cluster-con
 import type { RedisClient } from './store/redis-client.js';
 import { connectRedis, createCommandConnection, RedisUnreachableError } from './store/redis-connection.js';
 import { clusterTopology, singleTopology, type RedisTopology } from './store/redis-topology.js';
+import { logConnectionOutages } from './store/connection-log.js';
 import { ShardChannels } from './store/shard-channels.js';
 import { StoryStore } from './store/story-store.js';
 
@@ -48,7 +49,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   }
   const metrics = new ServiceMetrics();
   metrics.timeRedisCommands(redis);
-  redis.on('error', (error: Error) => logger.warn({ component: 'redis', err: error.message }, 'redis connection error'));
+  // A lost and a restored connection are one line each, not a warning per retry.
+  logConnectionOutages(redis, logger.child({ component: 'redis' }), 'redis connection');
   await connectRedis(redis).catch((error: unknown) => {
     redis.disconnect();
     metrics.close();

@@ -47,11 +47,21 @@ describe('starting the process', () => {
       );
       const lines = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => 'redis' in l);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ redis: 'redis://127.0.0.1:6379', private: false, msg: expect.stringMatching(/REDIS_URL/) });
+      expect(lines[0]).toMatchObject({ redis: 'redis://127.0.0.1:6379', mode: 'single', private: false, msg: expect.stringMatching(/REDIS_URL/) });
       expect(run.stdout).not.toContain('unused-pass');
     } finally {
       await deletePrefix(prefix);
     }
+  });
+
+  it('in cluster mode, names the seed nodes (without credentials) and the mode on its one Redis line', async () => {
+    const closed = await freePort();
+    const run = await runMain({ ...base, PORT: String(await freePort()), REDIS_CLUSTER_NODES: `redis://someone:s3cret-pass@127.0.0.1:${closed}` });
+    // Nothing listens there: the process names what it tried, then exits 1.
+    expect(run.code).toBe(1);
+    const lines = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => 'redis' in l);
+    expect(lines).toEqual([expect.objectContaining({ redis: `cluster 127.0.0.1:${closed}`, mode: 'cluster', private: false })]);
+    expect(run.stderr + run.stdout).not.toContain('s3cret-pass');
   });
 
   it('with no REDIS_URL, says it uses the Redis already on 127.0.0.1:6379 and shares its data', async () => {

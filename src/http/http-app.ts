@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { StoppressError } from '../protocol/errors.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { StoryStore } from '../store/story-store.js';
-import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './error-handler.js';
+import { clientErrorHandler, errorCodeOf, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 import { metricsRoute } from './metrics-route.js';
 import { ingestRoutes } from './ingest-routes.js';
@@ -64,15 +64,17 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       throw new StoppressError('bad_request', 'a CORS preflight (OPTIONS) needs the Origin and Access-Control-Request-Method headers');
     }
   });
-  // One log line per request, with its id; headers (and so the publisher key) are never logged.
+  // One log line per request, with its id and, for an error, its code; headers (and so the publisher key) are
+  // never logged. Health probes run every few seconds: their lines go to debug.
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
     // The route pattern, never the raw URL: one series per route and status however many stories there are.
-    options.metrics.httpRequests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    options.metrics.httpRequests.inc({ route: route ?? 'unmatched', status: String(reply.statusCode) });
     const updateId = reply.getHeader('x-update-id');
-    request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}) },
-      'request',
-    );
+    const code = errorCodeOf(reply);
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}), ...(code ? { code } : {}) };
+    if (route === '/healthz' || route === '/readyz') request.log.debug(line, 'request');
+    else request.log.info(line, 'request');
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);

@@ -51,6 +51,8 @@ export class Gateway {
   readonly #heartbeat: Heartbeat<LiveConnection>;
   readonly #connectionContext: ConnectionContext;
   #closing = false;
+  /** Numbers sockets in the connect and close log lines, so the two can be paired. */
+  #accepted = 0;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -142,9 +144,13 @@ export class Gateway {
     const connection = new LiveConnection(ws, socket, this.#connectionContext);
     this.#connections.set(ws, connection);
     this.#heartbeat.add(connection);
-    ws.once('close', () => {
+    const conn = ++this.#accepted;
+    const openedAt = Date.now();
+    this.#log.debug({ conn, remote: socket.remoteAddress }, 'websocket connected');
+    ws.once('close', (code: number) => {
       this.#connections.delete(ws);
       this.#heartbeat.remove(connection);
+      this.#log.debug({ conn, code, ms: Date.now() - openedAt }, 'websocket closed');
     });
   }
 }

@@ -160,6 +160,8 @@ export class ShardChannels {
     redis.on('smessage', (channel: string, payload: string) => this.#listener.message(channel, payload));
     redis.on('ready', () => void this.#shardOnReady(owned));
     redis.on('close', () => {
+      // Once per outage: the retries that follow close again without a word until the connection is back.
+      if (owned.downSince === undefined && !this.#stopped) this.#log.warn({ node: owned.node }, 'pub/sub connection lost; reconnecting');
       owned.downSince ??= Date.now();
       owned.clientId = undefined;
     });

@@ -25,7 +25,8 @@ async function scrape(): Promise<Sample[]> {
 
 describe('GET /metrics', () => {
   it('answers 401 in the error shape without the METRICS_TOKEN, or with another token', async () => {
-    for (const headers of [{}, { authorization: 'Bearer not-the-metrics-token' }, { authorization: `Basic ${token}` }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer not-the-metrics-token' }, { authorization: `Basic ${token}` }];
+    for (const headers of attempts) {
       const response = await fetch(`${service.url}/metrics`, { headers });
       expect(response.status).toBe(401);
       expect(await response.json()).toEqual({ error: { code: 'unauthorized', message: expect.stringMatching(/metrics token/) } });
