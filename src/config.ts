@@ -28,7 +28,8 @@ const EnvSchema = z.object({
   WS_SUBSCRIBE_BURST: z.coerce.number().int().positive().optional(),
   MAX_ACTIVE_STORIES: positiveInt(50_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
-  METRICS_TOKEN: z.string().regex(/^[\x21-\x7e]{16,200}$/, '16-200 visible ASCII characters (no spaces)').optional(),
+  // Checked below, so that a refused token is never echoed.
+  METRICS_TOKEN: z.string().optional(),
 });
 
 /** The validated, frozen configuration. Every field is documented in the README's configuration table. */
@@ -106,6 +107,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publisherKeys.push(generatedPublisherKey);
   }
 
+  // Empty is unset, as with PUBLISHER_KEYS (compose passes `${METRICS_TOKEN:-}`).
+  const metricsToken = e.METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,200}$/.test(metricsToken)) {
+    throw new ConfigError('METRICS_TOKEN: must be 16-200 visible ASCII characters (no spaces)');
+  }
+
   if (e.REDIS_CLUSTER_NODES !== undefined && e.REDIS_URL !== undefined) {
     throw new ConfigError('REDIS_CLUSTER_NODES and REDIS_URL are both set: set REDIS_URL for one Redis, or REDIS_CLUSTER_NODES for Redis Cluster, not both');
   }
@@ -146,7 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsSubscribeBurst: e.WS_SUBSCRIBE_BURST ?? e.WS_MAX_SUBSCRIPTIONS,
     maxActiveStories: e.MAX_ACTIVE_STORIES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    metricsToken: e.METRICS_TOKEN,
+    metricsToken,
   });
 }
 
