@@ -6,7 +6,12 @@ import { createLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
 
 /** The run's Redis: a private redis-server started for `npm test`, or REDIS_URL when set (tests/support/test-redis.ts). */
-export const redisUrl = inject('redisUrl');
+export const redisUrl: string = inject('redisUrl') ?? missingTestRedis();
+
+function missingTestRedis(): never {
+  // Never fall back to 127.0.0.1:6379: the tests must not write into a Redis they were not given.
+  throw new Error('no test Redis: run the tests through vitest, whose globalSetup (tests/support/test-redis.ts) provides it');
+}
 export const publisherKey = 'test-publisher-key';
 
 /** A key prefix of its own for a test file, so files can run in parallel on one Redis. */
