@@ -33,6 +33,8 @@ const EnvSchema = z.object({
   CDN_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(3),
   CDN_STALE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   CDN_ENDED_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(120),
+  // Checked below, so that a refused token is never echoed.
+  METRICS_TOKEN: z.string().optional(),
 });
 
 /** The validated, frozen configuration. Every field is documented in the README's configuration table. */
@@ -85,6 +87,8 @@ export interface Config {
   readonly cdnStaleSeconds: number;
   /** `s-maxage` of an ended story's page and view (it may be reopened or corrected, so at most 300). */
   readonly cdnEndedMaxAgeSeconds: number;
+  /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>`; unset, it is open. */
+  readonly metricsToken: string | undefined;
 }
 
 /** Redis Cluster seeds, and what every node connection needs (credentials and TLS come from the seeds' URLs). */
@@ -120,6 +124,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (production) throw new ConfigError('PUBLISHER_KEYS: required when NODE_ENV=production (comma-separated bearer keys)');
     generatedPublisherKey = `dev-${randomBytes(12).toString('hex')}`;
     publisherKeys.push(generatedPublisherKey);
+  }
+
+  // Empty is unset, as with PUBLISHER_KEYS (compose passes `${METRICS_TOKEN:-}`).
+  const metricsToken = e.METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,200}$/.test(metricsToken)) {
+    throw new ConfigError('METRICS_TOKEN: must be 16-200 visible ASCII characters (no spaces)');
   }
 
   if (e.REDIS_CLUSTER_NODES !== undefined && e.REDIS_URL !== undefined) {
@@ -169,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cdnMaxAgeSeconds: e.CDN_MAX_AGE_SECONDS,
     cdnStaleSeconds: e.CDN_STALE_SECONDS,
     cdnEndedMaxAgeSeconds: e.CDN_ENDED_MAX_AGE_SECONDS,
+    metricsToken,
   });
 }
 

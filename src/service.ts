@@ -7,10 +7,12 @@ import { Gateway } from './live/gateway.js';
 import { Hub } from './live/hub.js';
 import { StoryFeed } from './live/story-feed.js';
 import type { Logger } from './log.js';
+import { ServiceMetrics } from './metrics.js';
 import { clusterNodeOptions, createClusterConnection } from './store/cluster-connection.js';
 import type { RedisClient } from './store/redis-client.js';
 import { connectRedis, createCommandConnection, RedisUnreachableError } from './store/redis-connection.js';
 import { clusterTopology, singleTopology, type RedisTopology } from './store/redis-topology.js';
+import { logConnectionOutages } from './store/connection-log.js';
 import { ShardChannels } from './store/shard-channels.js';
 import { StoryCache } from './read/story-cache.js';
 import { StoryStore } from './store/story-store.js';
@@ -27,6 +29,7 @@ export interface RunningService {
   readonly feed: StoryFeed;
   readonly channels: ShardChannels;
   readonly gateway: Gateway;
+  readonly metrics: ServiceMetrics;
   /** Ordered shutdown: refuse new work, close sockets with 1001, finish in-flight requests, close Redis. */
   stop(): Promise<void>;
 }
@@ -47,9 +50,13 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     redis = single;
     topology = singleTopology(single, config.redisUrl);
   }
-  redis.on('error', (error: Error) => logger.warn({ component: 'redis', err: error.message }, 'redis connection error'));
+  const metrics = new ServiceMetrics();
+  metrics.timeRedisCommands(redis);
+  // A lost and a restored connection are one line each, not a warning per retry.
+  logConnectionOutages(redis, logger.child({ component: 'redis' }), 'redis connection');
   await connectRedis(redis).catch((error: unknown) => {
     redis.disconnect();
+    metrics.close();
     throw new RedisUnreachableError(config.redisForLogs, error instanceof Error ? error.message : String(error));
   });
 
@@ -63,7 +70,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const readCache = new StoryCache(store, { maxBytes: config.readCacheMaxBytes });
 
   // The fan-in: one shard channel subscription per followed story, gaps filled from the streams.
-  const hub = new Hub(config.maxActiveStories);
+  const hub = new Hub(config.maxActiveStories, metrics);
   const feedLog = logger.child({ component: 'fan-in' });
   const channels = new ShardChannels(topology, feedLog);
   const feed = new StoryFeed(channels, store, hub.publishAll, feedLog);
@@ -95,11 +102,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await redis.ping();
     },
     isShuttingDown: () => shuttingDown,
+    metrics,
+    metricsToken: config.metricsToken,
   });
   const gateway = new Gateway({
     hub,
     store,
     logger,
+    metrics,
     allowedOrigins: config.allowedOrigins,
     ownOrigin: new URL(config.publicUrl).origin,
     maxFrameBytes: config.wsMaxFrameBytes,
@@ -111,6 +121,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     heartbeatMs: config.wsHeartbeatMs,
   });
   gateway.attach(app.server);
+  metrics.readLiveState({
+    connections: () => gateway.connectionCount,
+    subscriptions: () => gateway.subscriptionCount,
+    activeStories: () => hub.activeStories,
+    gapFills: () => feed.gapFills,
+    resubscribes: () => channels.resubscribes,
+    pubsubDownMs: () => channels.unhealthiest()?.downForMs ?? 0,
+  });
 
   let demo: DemoStory | undefined;
   if (config.demo) {
@@ -134,7 +152,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       channels.stop();
       store.close();
       await redis.quit().catch(() => redis.disconnect());
+      metrics.close();
     })());
 
-  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, stop };
+  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, metrics, stop };
 }

@@ -93,6 +93,17 @@ describe('loadConfig', () => {
     expect(message).not.toContain('good-key-123');
   });
 
+  it('takes METRICS_TOKEN as given, empty as unset, and refuses a short one without echoing it', () => {
+    expect(load({ METRICS_TOKEN: 'metrics-token-0123456789' }).metricsToken).toBe('metrics-token-0123456789');
+    expect(load({ METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
+    expect(load().metricsToken).toBeUndefined();
+    for (const token of ['short-secret', 'has a space in it 0123456789']) {
+      const error = refusal({ METRICS_TOKEN: token });
+      expect(error.message).toMatch(/^METRICS_TOKEN: /);
+      expect(error.message).not.toContain(token);
+    }
+  });
+
   it('generates a development key when PUBLISHER_KEYS is absent outside production, a new one per run', () => {
     const first = load();
     const second = load();

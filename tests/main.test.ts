@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { freePort } from './support/child-service.js';
-import { deletePrefix, publisherKey, uniquePrefix } from './support/test-service.js';
+import { redisAnswers } from '../src/private-redis.js';
+import { deletePrefix, publisherKey, redisUrl, uniquePrefix } from './support/test-service.js';
 
 interface Run {
   code: number | null;
@@ -42,27 +43,46 @@ describe('starting the process', () => {
     const prefix = uniquePrefix('main-start');
     try {
       const run = await runMain(
-        { ...base, PORT: String(await freePort()), REDIS_KEY_PREFIX: prefix, REDIS_URL: 'redis://:unused-pass@127.0.0.1:6379' },
+        { ...base, PORT: String(await freePort()), REDIS_KEY_PREFIX: prefix, REDIS_URL: withPassword(redisUrl, 'unused-pass') },
         /stoppress listening/,
       );
       const lines = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => 'redis' in l);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ redis: 'redis://127.0.0.1:6379', private: false, msg: expect.stringMatching(/REDIS_URL/) });
+      expect(lines[0]).toMatchObject({ redis: withPassword(redisUrl, ''), mode: 'single', private: false, msg: expect.stringMatching(/REDIS_URL/) });
       expect(run.stdout).not.toContain('unused-pass');
     } finally {
       await deletePrefix(prefix);
     }
   });
 
-  it('with no REDIS_URL, says it uses the Redis already on 127.0.0.1:6379 and shares its data', async () => {
-    const prefix = uniquePrefix('main-zero-config');
-    try {
-      const run = await runMain({ ...base, PORT: String(await freePort()), REDIS_KEY_PREFIX: prefix }, /stoppress listening/);
-      const lines = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => 'redis' in l);
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatchObject({ redis: 'redis://127.0.0.1:6379', private: false, msg: expect.stringMatching(/already running on 127\.0\.0\.1:6379/) });
-    } finally {
-      await deletePrefix(prefix);
-    }
+  it('in cluster mode, names the seed nodes (without credentials) and the mode on its one Redis line', async () => {
+    const closed = await freePort();
+    const run = await runMain({ ...base, PORT: String(await freePort()), REDIS_CLUSTER_NODES: `redis://someone:s3cret-pass@127.0.0.1:${closed}` });
+    // Nothing listens there: the process names what it tried, then exits 1.
+    expect(run.code).toBe(1);
+    const lines = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => 'redis' in l);
+    expect(lines).toEqual([expect.objectContaining({ redis: `cluster 127.0.0.1:${closed}`, mode: 'cluster', private: false })]);
+    expect(run.stderr + run.stdout).not.toContain('s3cret-pass');
+  });
+
+  it('with no REDIS_URL, names the Redis on 127.0.0.1:6379 and whether it started it privately', async () => {
+    // The zero-config run writes nothing (DEMO=off) and stops at once: it only reads what `npm start` would use.
+    // Whether a Redis answers on 6379 is the machine's business, so the expected line is chosen by asking first.
+    const shared = await redisAnswers('127.0.0.1', 6379);
+    const run = await runMain({ ...base, PORT: String(await freePort()), REDIS_KEY_PREFIX: uniquePrefix('main-zero-config') }, /stoppress listening/);
+    const lines = run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => 'redis' in l);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject(
+      shared
+        ? { redis: 'redis://127.0.0.1:6379', private: false, msg: expect.stringMatching(/already running on 127\.0\.0\.1:6379/) }
+        : { redis: 'redis://127.0.0.1:6379', private: true, msg: expect.stringMatching(/private redis-server/) },
+    );
   });
 });
+
+/** `url` with its password replaced ('' removes it), as the service logs it: `redis://127.0.0.1:<port>`. */
+function withPassword(url: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.password = password;
+  return parsed.toString();
+}

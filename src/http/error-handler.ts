@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { StoppressError } from '../protocol/errors.js';
+import { StoppressError, type ErrorCode } from '../protocol/errors.js';
 import { sendErrorPage } from '../web/page-errors.js';
 import { isPagePath } from '../web/page-paths.js';
 import type { RouteMethods } from './route-methods.js';
@@ -66,8 +66,17 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
   socket.destroy(error);
 }
 
+/** The error code each errored reply answered with, for its request log line. */
+const answeredCodes = new WeakMap<FastifyReply, ErrorCode>();
+
+/** The catalogued code this reply answered with, when it answered an error. */
+export function errorCodeOf(reply: FastifyReply): ErrorCode | undefined {
+  return answeredCodes.get(reply);
+}
+
 /** Answers an error: an HTML page for the HTML pages' paths, the JSON error body everywhere else. */
 function sendError(request: FastifyRequest, reply: FastifyReply, error: StoppressError): void {
+  answeredCodes.set(reply, error.code);
   if (error.status === 503) void reply.header('retry-after', '1');
   if (isPagePath(request.url.split('?')[0] ?? '/') && request.method !== 'OPTIONS') {
     void sendErrorPage(reply, error);

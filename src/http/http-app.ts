@@ -5,9 +5,11 @@ import type { Logger } from 'pino';
 import { StoppressError } from '../protocol/errors.js';
 import type { CdnPolicy } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { StoryStore } from '../store/story-store.js';
-import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './error-handler.js';
+import { clientErrorHandler, errorCodeOf, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
+import { metricsRoute } from './metrics-route.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { useJsonObjectBodies } from './json-body.js';
 import { createPublisherAuth } from './publisher-auth.js';
@@ -30,6 +32,9 @@ export interface HttpAppOptions {
   /** Why live delivery is broken (for /readyz), or undefined. */
   deliveryProblem: () => string | undefined;
   isShuttingDown: () => boolean;
+  metrics: ServiceMetrics;
+  /** Bearer token for GET /metrics; undefined leaves it open. */
+  metricsToken: string | undefined;
 }
 
 /** Request bodies over this are refused with 413 before they are parsed. */
@@ -66,13 +71,17 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       throw new StoppressError('bad_request', 'a CORS preflight (OPTIONS) needs the Origin and Access-Control-Request-Method headers');
     }
   });
-  // One log line per request, with its id; headers (and so the publisher key) are never logged.
+  // One log line per request, with its id and, for an error, its code; headers (and so the publisher key) are
+  // never logged. Health probes run every few seconds: their lines go to debug.
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    // The route pattern, never the raw URL: one series per route and status however many stories there are.
+    options.metrics.httpRequests.inc({ route: route ?? 'unmatched', status: String(reply.statusCode) });
     const updateId = reply.getHeader('x-update-id');
-    request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}) },
-      'request',
-    );
+    const code = errorCodeOf(reply);
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}), ...(code ? { code } : {}) };
+    if (route === '/healthz' || route === '/readyz') request.log.debug(line, 'request');
+    else request.log.info(line, 'request');
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -85,8 +94,9 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     methods: ['GET', 'HEAD'],
   });
   await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown, deliveryProblem: options.deliveryProblem });
+  await app.register(metricsRoute, { metrics: options.metrics, token: options.metricsToken });
   await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy });
-  await app.register(ingestRoutes, { store: options.store, authorize: createPublisherAuth(options.publisherKeys) });
+  await app.register(ingestRoutes, { store: options.store, metrics: options.metrics, authorize: createPublisherAuth(options.publisherKeys) });
   await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
   return app;
 }

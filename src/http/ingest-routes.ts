@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { StoppressError } from '../protocol/errors.js';
 import { StoryMetaInput, UpdateInput } from '../protocol/update.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { StoryStore } from '../store/story-store.js';
 import { parseOrThrow, parseStoryId } from './validate.js';
 
 export interface IngestRoutesOptions {
   store: StoryStore;
+  metrics: ServiceMetrics;
   /** Throws `unauthorized` unless the Authorization header carries a publisher key. */
   authorize: (authorization: string | undefined) => void;
 }
@@ -13,13 +15,14 @@ export interface IngestRoutesOptions {
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
 
 /** Publisher routes: append an update, set story metadata, check a key. Authentication runs before the body is read. */
-export async function ingestRoutes(app: FastifyInstance, { store, authorize }: IngestRoutesOptions): Promise<void> {
+export async function ingestRoutes(app: FastifyInstance, { store, metrics, authorize }: IngestRoutesOptions): Promise<void> {
   app.addHook('onRequest', async (request) => authorize(request.headers.authorization));
 
   app.post<{ Params: { story: string } }>('/v1/stories/:story/updates', async (request, reply) => {
     const story = parseStoryId(request.params.story);
     const input = parseOrThrow(UpdateInput, request.body, 'the update');
     const { created, id, json } = await store.append(story, input, idempotencyKeyOf(request));
+    if (created) metrics.publishes.inc({ kind: input.kind });
     void reply.header('x-update-id', id);
     return reply.code(created ? 201 : 200).type('application/json; charset=utf-8').send(json);
   });

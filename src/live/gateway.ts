@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeCodes } from '../protocol/errors.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { StoryStore } from '../store/story-store.js';
 import type { Hub } from './hub.js';
 import { rawSocketOf } from './frame.js';
@@ -13,6 +14,8 @@ export interface GatewayOptions {
   hub: Hub;
   store: StoryStore;
   logger: Logger;
+  /** Counts slow-consumer closes and refused frames. */
+  metrics?: ServiceMetrics;
   /** Path of the WebSocket endpoint. @default "/v1/live" */
   path?: string;
   /**
@@ -53,6 +56,8 @@ export class Gateway {
   readonly #heartbeat: Heartbeat<LiveConnection>;
   readonly #connectionContext: ConnectionContext;
   #closing = false;
+  /** Numbers sockets in the connect and close log lines, so the two can be paired. */
+  #accepted = 0;
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -62,6 +67,7 @@ export class Gateway {
       hub: options.hub,
       store: options.store,
       log: this.#log,
+      metrics: options.metrics,
       maxSubscriptions: options.maxSubscriptions,
       maxBufferedBytes: options.maxBufferedBytes,
       drainTimeoutMs: options.drainTimeoutMs,
@@ -87,6 +93,13 @@ export class Gateway {
 
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Story subscriptions over every open socket (walks the connections: for scrapes, not the hot path). */
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const connection of this.#connections.values()) count += connection.subscriptionCount;
+    return count;
   }
 
   /** Refuses new sockets and closes every open one with 1001, so clients resume on another node. */
@@ -136,9 +149,13 @@ export class Gateway {
     const connection = new LiveConnection(ws, socket, this.#connectionContext);
     this.#connections.set(ws, connection);
     this.#heartbeat.add(connection);
-    ws.once('close', () => {
+    const conn = ++this.#accepted;
+    const openedAt = Date.now();
+    this.#log.debug({ conn, remote: socket.remoteAddress }, 'websocket connected');
+    ws.once('close', (code: number) => {
       this.#connections.delete(ws);
       this.#heartbeat.remove(connection);
+      this.#log.debug({ conn, code, ms: Date.now() - openedAt }, 'websocket closed');
     });
   }
 }

@@ -1,4 +1,5 @@
 import { StoppressError } from '../protocol/errors.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { StoredEntry } from '../store/story-store.js';
 import type { StoryEntries } from './story-feed.js';
 import { encodeTextFrame, updateFrameJson } from './frame.js';
@@ -55,11 +56,16 @@ export class Hub {
   readonly #subscribers = new Map<string, Set<HubSubscriber>>();
   readonly writeScope: WriteScope = { coalescing: false, corked: [] };
   readonly #maxActiveStories: number;
+  readonly #metrics: ServiceMetrics | undefined;
   #source: StorySource | undefined;
 
-  /** @param maxActiveStories stories with local subscribers this node follows at most. @default 50000 */
-  constructor(maxActiveStories = 50_000) {
+  /**
+   * @param maxActiveStories stories with local subscribers this node follows at most. @default 50000
+   * @param metrics counts deliveries once per publish (never per socket).
+   */
+  constructor(maxActiveStories = 50_000, metrics?: ServiceMetrics) {
     this.#maxActiveStories = maxActiveStories;
+    this.#metrics = metrics;
   }
 
   /** Connects the hub to its stream reader (they reference each other, so this is set after both exist). */
@@ -139,6 +145,8 @@ export class Hub {
     }));
     const batch: LiveBatch = { entries: live, bytes: live.length === 1 ? live[0]!.frame : Buffer.concat(live.map((e) => e.frame)) };
     for (const subscriber of set) subscriber.deliver(batch);
+    // Once per publish, after the writes: subscribers × entries, never a metrics call per socket.
+    this.#metrics?.delivered(set.size, live, batch.bytes.length);
   }
 
   /** Stories with local subscribers (for tests and metrics). */

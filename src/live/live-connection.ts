@@ -4,12 +4,15 @@ import type { RawData, WebSocket } from 'ws';
 import { closeCodes, StoppressError, type ErrorCode } from '../protocol/errors.js';
 import { storyIdPattern } from '../protocol/ids.js';
 import { ClientFrame, type ErrorFrame } from '../protocol/live-messages.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { Corkable } from './hub.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 
 /** What every connection of a gateway shares (one object, so that a connection stays small). */
 export interface ConnectionContext extends SubscriptionContext {
   readonly log: Logger;
+  /** Counts the rare events (slow-consumer closes, refused frames); never touched on the delivery path. */
+  readonly metrics: ServiceMetrics | undefined;
   /** Stories one socket may follow at once. */
   readonly maxSubscriptions: number;
   /** Everything a socket may have pending (unsent bytes plus live entries held during backlogs) before it is closed with 1013. */
@@ -189,6 +192,7 @@ export class LiveConnection implements SubscriptionSink, Corkable {
   closeSlow(reason: string): void {
     if (!this.open) return;
     this.context.log.info({ reason }, 'closing slow consumer');
+    this.context.metrics?.slowConsumerCloses.inc();
     this.close(closeCodes.tryAgainLater, 'slow consumer: reconnect and resume with since');
   }
 
@@ -286,6 +290,8 @@ export class LiveConnection implements SubscriptionSink, Corkable {
 
   /** Answers a refused frame with an error frame; a socket that keeps sending refused frames is closed with 1008. */
   #refuse(code: ErrorCode, message: string, story: string | undefined): void {
+    if (code === 'rate_limited') this.context.metrics?.rateLimited.inc();
+    else this.context.metrics?.badFrames.inc();
     const now = Date.now();
     const recent = (this.#badFrameTimes ?? []).filter((t) => now - t < this.context.badFrameWindowMs);
     recent.push(now);

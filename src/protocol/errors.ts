@@ -8,7 +8,7 @@ export const errorCatalogue = {
   validation_failed: { status: 400, meaning: 'The body or a parameter does not match the schema; `issues` lists each problem with its path.' },
   invalid_story_id: { status: 400, meaning: 'The story id is not 1-64 of a-z, 0-9 and "-".' },
   invalid_update_id: { status: 400, meaning: 'An update id (`after`, `since`) is not `<ms>-<seq>` with two canonical unsigned 64-bit integers (no leading zeros, each at most 18446744073709551615); the message says which rule it breaks.' },
-  unauthorized: { status: 401, meaning: 'No `Authorization: Bearer <key>` header, or the key is not a publisher key.' },
+  unauthorized: { status: 401, meaning: 'No `Authorization: Bearer <key>` header, or the key is not a publisher key (on `GET /metrics`: not the `METRICS_TOKEN`).' },
   not_found: { status: 404, meaning: 'No such story or route.' },
   method_not_allowed: { status: 405, meaning: 'The path exists but not with this method; the `Allow` header lists the methods it answers.' },
   request_timeout: { status: 408, meaning: 'The request (headers or body) was not received in time.' },

@@ -61,6 +61,8 @@ export class ShardChannels {
   readonly #placement = new Map<string, NodeKey>();
   #checkTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Channels subscribed again so far (after reconnects, failovers, failed checks): read by the metrics at scrape. */
+  resubscribes = 0;
 
   constructor(topology: RedisTopology, log: Logger, options: ShardChannelsOptions = {}) {
     this.#topology = topology;
@@ -171,6 +173,8 @@ export class ShardChannels {
     redis.on('smessage', (channel: string, payload: string) => this.#listener.message(channel, payload));
     redis.on('ready', () => void this.#shardOnReady(owned));
     redis.on('close', () => {
+      // Once per outage: the retries that follow close again without a word until the connection is back.
+      if (owned.downSince === undefined && !this.#stopped) this.#log.warn({ node: owned.node }, 'pub/sub connection lost; reconnecting');
       owned.downSince ??= Date.now();
       if (owned.clientId !== undefined) owned.usable = new Promise<void>((resolve) => (owned.markUsable = resolve));
       owned.clientId = undefined;
@@ -185,9 +189,15 @@ export class ShardChannels {
     try {
       shard.clientId = Number(await shard.redis.client('ID'));
     } catch (error) {
-      this.#log.warn({ node: shard.node, err: String(error) }, 'could not read the subscriber connection id');
-      shard.redis.disconnect(true);
-      return;
+      // Without ioredis's ready check, 'ready' only means connected: a connection refused right after
+      // (maxclients, a restart) fails here, reconnects by itself and comes back. Up only if Redis answers.
+      try {
+        await shard.redis.ping();
+      } catch {
+        return;
+      }
+      // Up, but CLIENT ID refused (an ACL, say): deliver all the same, without the periodic ssub= check.
+      this.#log.warn({ node: shard.node, err: String(error) }, 'could not read the subscriber connection id; its subscriptions are not checked');
     }
     if (shard.downSince !== undefined) this.#log.info({ node: shard.node, downForMs: Date.now() - shard.downSince }, 'pub/sub connection back');
     shard.downSince = undefined;
@@ -250,6 +260,7 @@ export class ShardChannels {
       if (/MOVED/.test(String(error))) void this.#replace();
       return;
     }
+    this.resubscribes += channels.length;
     this.#listener.resubscribed(channels.filter((channel) => this.#placement.get(channel) === shard.node));
   }
 

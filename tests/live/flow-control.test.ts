@@ -35,6 +35,7 @@ describe('slow consumers', () => {
       ids.push(...batch.map((r) => r.body.id as string));
     }
     expect(service.hub.subscriberCount(story)).toBe(1);
+    expect((await service.metrics.slowConsumerCloses.get()).values[0]?.value).toBe(1);
 
     slowSocket.resume();
     expect((await slow.closed).code).toBe(1013);

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
 
-export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The run's Redis: a private redis-server started for `npm test`, or REDIS_URL when set (tests/support/test-redis.ts). */
+export const redisUrl: string = inject('redisUrl') ?? missingTestRedis();
+
+function missingTestRedis(): never {
+  // Never fall back to 127.0.0.1:6379: the tests must not write into a Redis they were not given.
+  throw new Error('no test Redis: run the tests through vitest, whose globalSetup (tests/support/test-redis.ts) provides it');
+}
 export const publisherKey = 'test-publisher-key';
 
 /** A key prefix of its own for a test file, so files can run in parallel on one Redis. */

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { LiveTestClient, liveUrl } from '../support/live-client.js';
-import { deletePrefix, post, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, post, redisUrl, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 import { launchChromium } from './browser-support.js';
 
 const prefix = uniquePrefix('web-embed');
@@ -168,7 +168,7 @@ describe('the partner embed', () => {
     const statements = Array.from({ length: 1_000 }, (_, i) => JSON.stringify({ kind: 'statement', occurredAt: '2022-02-15T10:00:00Z', text: `Item ${i} ${'x'.repeat(300)}` }));
     // Written straight into the stream (as the append script would) so that the test stays fast.
     const { Redis } = await import('ioredis');
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const redis = new Redis(redisUrl);
     const key = `${prefix}story:{${long}}`;
     const multi = redis.multi();
     let ms = Date.now() - 10_000;
