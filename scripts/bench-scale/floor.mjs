@@ -2,7 +2,7 @@
 // of the same payload, pipelined from Node, straight to the master that serves the story's slot; the
 // subscribers are plain ioredis connections SSUBSCRIBEd to the channel (one per node it stands for).
 import { Redis } from 'ioredis';
-import { atRate, measurePhase, perPublish } from './phase.mjs';
+import { atRate } from './phase.mjs';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -14,19 +14,22 @@ async function connect(port) {
 }
 
 /**
- * Runs the floor with `subscribers` subscribed connections on `topology` (see redis-procs.mjs): `publishes` at
- * `rate`/s of `json` (the update JSON Stoppress stored, so the payload is the same size), stream `MAXLEN ~ maxLen`.
- * Answers perPublish() figures plus { delivered, expected }.
+ * A floor rig on `topology` (see redis-procs.mjs) with `subscribers` subscribed connections: `json` is the update
+ * JSON Stoppress stored (same payload size), the stream is trimmed `MAXLEN ~ maxLen` like Stoppress's. Its
+ * `window(publishes, rate)` publishes and resolves once every subscriber has every message (or after 10 s);
+ * `delivered` / `expected` count over all windows; `close()` ends its connections.
  */
-export async function runFloor({ topology, meter, keyPrefix, story, json, maxLen, subscribers, publishes, rate, idleMs }) {
-  const stream = `${keyPrefix}floor:{${story}}:updates`;
-  const channel = `${keyPrefix}floor:{${story}}:live`;
+export async function createFloor({ topology, keyPrefix, story, json, maxLen, subscribers }) {
+  // Each rig has its own stream and channel (same hash tag, so the same master): rigs alive at once must not
+  // hear each other.
+  const stream = `${keyPrefix}floor${subscribers}:{${story}}:updates`;
+  const channel = `${keyPrefix}floor${subscribers}:{${story}}:live`;
   const port = topology.masterFor(stream);
   const publisher = await connect(port);
   const subs = await Promise.all(Array.from({ length: subscribers }, () => connect(port)));
-  let received = 0;
+  const floor = { subscribers, delivered: 0, expected: 0 };
   for (const sub of subs) {
-    sub.on('smessage', () => received++);
+    sub.on('smessage', () => floor.delivered++);
     await sub.ssubscribe(channel);
   }
   let previousId = '0-0';
@@ -35,24 +38,18 @@ export async function runFloor({ topology, meter, keyPrefix, story, json, maxLen
     await publisher.pipeline().xadd(stream, 'MAXLEN', '~', maxLen, '*', 'k', 'statement', 'd', json).spublish(channel, `${previousId} ${id} ${json}`).exec();
     previousId = id;
   };
-  try {
-    await atRate(20, rate, publishOne); // warm-up
-    const expected = publishes * subscribers;
-    let base = 0;
-    const phase = await measurePhase({
-      meter,
-      pids: [],
-      idleMs,
-      publishAll: async () => {
-        base = received;
-        await atRate(publishes, rate, publishOne);
-        const deadline = performance.now() + DRAIN_TIMEOUT_MS;
-        while (received - base < expected && performance.now() < deadline) await sleep(2);
-      },
-    });
-    return { ...perPublish(phase, publishes), delivered: received - base, expected };
-  } finally {
+  await atRate(20, 200, publishOne); // warm-up
+  await sleep(100);
+  floor.delivered = 0;
+  floor.window = async (publishes, rate) => {
+    floor.expected += publishes * subscribers;
+    await atRate(publishes, rate, publishOne);
+    const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+    while (floor.delivered < floor.expected && performance.now() < deadline) await sleep(2);
+  };
+  floor.close = () => {
     publisher.disconnect();
     subs.forEach((s) => s.disconnect());
-  }
+  };
+  return floor;
 }
