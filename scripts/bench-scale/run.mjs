@@ -1,0 +1,310 @@
+// Scale-out benchmark (`npm run bench:scale`; `--help` for options). See README.md next to this file.
+//
+// For each topology (a private single redis-server, a private 3-master Redis Cluster):
+//   for each node count (1, 4): start that many `node dist/main.js` nodes on the topology;
+//     for each K (1, 100, 1,000, 10,000): every node's sockets follow K stories (100 per socket; story s-0, the
+//       published one, on socket 0 of every node); warm up; then measure an idle window and a publish window
+//       (publishes over real HTTP, round-robin over the nodes, until every socket following s-0 has them all);
+//       each round is an idle window, the Stoppress publish window, then the floor's (XADD + SPUBLISH pipelined,
+//       with as many SSUBSCRIBEd connections as nodes), so both run under the same load of this shared machine;
+//   then the floor with 0 and with 1 subscriber, alternating, for the cost of one more subscriber.
+// Then print the markdown tables and the targets.
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort, startServer, waitReady, stopServer } from '../bench-live/child.mjs';
+import { createPublisher } from '../bench-live/publisher.mjs';
+import { publishRequest } from '../bench-live/clients/stoppress.mjs';
+import { startSingleRedis, startRedisCluster } from './redis-procs.mjs';
+import { createRedisMeter } from './redis-meter.mjs';
+import { openLiveSocket, audit } from './live-sockets.mjs';
+import { atRate, measureRound, perPublish, medianOfRounds, median } from './phase.mjs';
+import { createFloor } from './floor.mjs';
+import { report } from './report.mjs';
+
+const HELP = `npm run bench:scale [-- options]
+  --publishes N    measured publishes per configuration (default 300)
+  --rate N         publishes per second (default 200)
+  --ks LIST        stories followed per node (default 1,100,1000,10000)
+  --nodes LIST     node counts (default 1,4)
+  --topologies L   single,cluster (default both)
+  --rounds N       measured rounds per configuration; figures are the medians (default 3)
+  --idle-ms N      idle window measured before each publish window (default 1000)`;
+
+const { values: args } = parseArgs({
+  options: {
+    publishes: { type: 'string', default: '300' },
+    rate: { type: 'string', default: '200' },
+    ks: { type: 'string', default: '1,100,1000,10000' },
+    nodes: { type: 'string', default: '1,4' },
+    topologies: { type: 'string', default: 'single,cluster' },
+    rounds: { type: 'string', default: '3' },
+    'idle-ms': { type: 'string', default: '1000' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (args.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const opts = {
+  publishes: Number(args.publishes),
+  rate: Number(args.rate),
+  ks: list(args.ks).map(Number),
+  nodes: list(args.nodes).map(Number),
+  topologies: list(args.topologies),
+  rounds: Number(args.rounds),
+  idleMs: Number(args['idle-ms']),
+};
+
+const STORIES_PER_SOCKET = 100;
+const MAX_SOCKETS = 400;
+const WARMUP = 20;
+const SUBSCRIBE_CONCURRENCY = 8; // sockets subscribing at once (each sends up to 100 subscribe frames)
+const DRAIN_TIMEOUT_MS = 10_000;
+const STREAM_MAXLEN = 10_000;
+const HOT = 's-0';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (msg) => console.log(msg);
+
+if (Math.max(...opts.nodes) * Math.ceil(Math.max(...opts.ks) / STORIES_PER_SOCKET) > MAX_SOCKETS) {
+  console.error(`more than ${MAX_SOCKETS} sockets: lower --ks or --nodes`);
+  process.exit(2);
+}
+const runId = Date.now().toString(36);
+const keyPrefix = `bs-${runId}:`;
+
+function nodeSpec(port, topology) {
+  return {
+    command: process.execPath,
+    args: ['dist/main.js'],
+    env: {
+      ...process.env,
+      ...topology.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLISHER_KEYS: 'bench-key',
+      DEMO: 'off',
+      LOG_LEVEL: 'warn',
+      REDIS_KEY_PREFIX: keyPrefix,
+      STREAM_MAXLEN: String(STREAM_MAXLEN),
+      WS_MAX_SUBSCRIPTIONS: String(STORIES_PER_SOCKET),
+      WS_SUBSCRIBE_BURST: String(STORIES_PER_SOCKET),
+      WS_SUBSCRIBE_RATE: '1000',
+      MAX_ACTIVE_STORIES: '50000',
+    },
+  };
+}
+
+/** Runs `fn` over `items` with at most `n` in flight. */
+async function pool(items, n, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  }));
+}
+
+/** Grows every node's sockets so each node follows stories s-0..s-(k−1), 100 per socket. */
+async function followK(nodes, k) {
+  const work = [];
+  for (const node of nodes) {
+    for (let j = 0; j * STORIES_PER_SOCKET < k; j++) {
+      const want = Math.min(STORIES_PER_SOCKET, k - j * STORIES_PER_SOCKET);
+      work.push({ node, j, want });
+    }
+  }
+  await pool(work, SUBSCRIBE_CONCURRENCY, async ({ node, j, want }) => {
+    node.sockets[j] ??= Object.assign(await openLiveSocket(`127.0.0.1:${node.port}`, HOT), { following: 0 });
+    const socket = node.sockets[j];
+    const stories = [];
+    for (let i = socket.following; i < want; i++) stories.push(`s-${j * STORIES_PER_SOCKET + i}`);
+    await socket.follow(stories);
+    socket.following = want;
+  });
+}
+
+/** Benchmarks `count` nodes on a topology for every K, each round followed by the floor with `count` subscribers. */
+async function benchNodes(topology, meter, count, ctx) {
+  const nodes = [];
+  const rows = [];
+  let floor;
+  try {
+    for (let i = 0; i < count; i++) {
+      const port = await freePort();
+      const child = startServer(nodeSpec(port, topology), `node${i}`);
+      nodes.push({ port, child, sockets: [], publish: createPublisher('127.0.0.1', port) });
+    }
+    await Promise.all(nodes.map((n) => waitReady(n.child, n.port)));
+    const pids = nodes.map((n) => n.child.pid);
+    let published = 0;
+    let failures = 0;
+    const publishOne = async () => {
+      const k = published++;
+      const node = nodes[k % nodes.length];
+      const status = await node.publish(publishRequest(HOT, `n=${k}`)).catch(() => 0);
+      if (status !== 201) failures++;
+    };
+    const allSockets = () => nodes.flatMap((n) => n.sockets);
+    const drain = async (from, to) => {
+      const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+      while (audit(allSockets(), from, to).missing > 0 && performance.now() < deadline) await sleep(2);
+    };
+    for (const k of opts.ks) {
+      const t0 = performance.now();
+      const retriesBefore = allSockets().reduce((sum, s) => sum + s.retries, 0);
+      await followK(nodes, k);
+      const sockets = allSockets().length;
+      const retries = allSockets().reduce((sum, s) => sum + s.retries, 0) - retriesBefore;
+      log(
+        `  ${topology.kind}, ${count} node(s), K=${k}: ${sockets} sockets subscribed in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
+          `${retries ? ` (${retries} subscriptions refused with redis_unavailable and sent again)` : ''}`,
+      );
+      const warm = published;
+      await atRate(WARMUP, opts.rate, publishOne);
+      await drain(warm, published);
+      ctx.json ??= await storedJson(topology);
+      floor ??= await createFloor({ topology, keyPrefix, story: HOT, json: ctx.json, maxLen: STREAM_MAXLEN, subscribers: count });
+      await sleep(200);
+      const from = published;
+      failures = 0;
+      const ours = [];
+      const floors = [];
+      for (let round = 0; round < opts.rounds; round++) {
+        const roundFrom = published;
+        const { idle, windows } = await measureRound({
+          meter,
+          pids,
+          idleMs: opts.idleMs,
+          windows: [
+            async () => {
+              await atRate(opts.publishes, opts.rate, publishOne);
+              await drain(roundFrom, published);
+            },
+            () => floor.window(opts.publishes, opts.rate),
+          ],
+        });
+        ours.push(perPublish(idle, windows[0], opts.publishes));
+        floors.push(perPublish(idle, windows[1], opts.publishes));
+      }
+      const a = audit(allSockets(), from, published);
+      const closed = allSockets().filter((s) => s.closed).length;
+      const strays = allSockets().reduce((sum, s) => sum + s.strays, 0);
+      const row = {
+        topology: topology.kind,
+        nodes: count,
+        k,
+        sockets,
+        retries,
+        ...medianOfRounds(ours),
+        floorNetUs: median(floors.map((f) => f.redisNetUs)),
+        floorUs: median(floors.map((f) => f.redisUs)),
+        floorRatio: median(ours.map((r, i) => r.redisNetUs / floors[i].redisNetUs)),
+        floorRatioGross: median(ours.map((r, i) => r.redisUs / floors[i].redisUs)),
+        ...a,
+        failures,
+        closed,
+        strays,
+      };
+      rows.push(row);
+      log(
+        `    Redis ${row.redisUs.toFixed(1)} µs/publish (${row.redisNetUs.toFixed(1)} net of idle ${(row.idleRedisUsPerSec / 1000).toFixed(1)} ms/s) ` +
+          `[rounds, net: ${row.redisNetUsPerRound.map((v) => v.toFixed(0)).join(', ')}; floor ${floors.map((f) => f.redisNetUs.toFixed(0)).join(', ')}], ` +
+          `${row.commands.toFixed(2)} commands/publish, nodes ${row.nodeUs.toFixed(0)} µs/publish, delivered ${a.delivered}/${a.expected}` +
+          `${a.duplicates ? `, ${a.duplicates} duplicates` : ''}${failures ? `, ${failures} failed publishes` : ''}${closed ? `, ${closed} sockets closed` : ''}`,
+      );
+      log(`    per publish: ${row.breakdown.map(([name, calls, usec]) => `${name} ${calls.toFixed(2)}× ${usec.toFixed(1)} µs`).join(', ')}`);
+      if (row.idleBreakdown.length) log(`    idle, per second: ${row.idleBreakdown.map(([name, perSec]) => `${name} ${perSec.toFixed(1)}`).join(', ')}`);
+    }
+    if (floor.delivered !== floor.expected) log(`  WARNING: the floor's subscribers got ${floor.delivered} of ${floor.expected} messages`);
+  } finally {
+    floor?.close();
+    for (const n of nodes) {
+      n.sockets.forEach((s) => s.close());
+      n.publish.close();
+    }
+    await Promise.all(nodes.map((n) => stopServer(n.child)));
+  }
+  return rows;
+}
+
+/** The update JSON Stoppress stored last for the hot story: the floor publishes a payload of the same size. */
+async function storedJson(topology) {
+  const stream = `${keyPrefix}story:{${HOT}}:updates`;
+  const redis = new Redis({ host: '127.0.0.1', port: topology.masterFor(stream) });
+  try {
+    const [[, fields]] = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+    return fields[fields.indexOf('d') + 1];
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * The floor's cost of one more subscriber: rounds of (idle, floor with no subscriber, floor with one), answering
+ * the median figures of each and the median per-round difference.
+ */
+async function floorSubscriberCost(topology, meter, ctx) {
+  const zero = await createFloor({ topology, keyPrefix, story: HOT, json: ctx.json, maxLen: STREAM_MAXLEN, subscribers: 0 });
+  const one = await createFloor({ topology, keyPrefix, story: HOT, json: ctx.json, maxLen: STREAM_MAXLEN, subscribers: 1 });
+  try {
+    const r0 = [];
+    const r1 = [];
+    for (let round = 0; round < opts.rounds + 2; round++) {
+      const { idle, windows } = await measureRound({ meter, pids: [], idleMs: opts.idleMs, windows: [() => zero.window(opts.publishes, opts.rate), () => one.window(opts.publishes, opts.rate)] });
+      r0.push(perPublish(idle, windows[0], opts.publishes));
+      r1.push(perPublish(idle, windows[1], opts.publishes));
+    }
+    const floors = [
+      { topology: topology.kind, subscribers: 0, ...medianOfRounds(r0), delivered: zero.delivered, expected: zero.expected },
+      { topology: topology.kind, subscribers: 1, ...medianOfRounds(r1), delivered: one.delivered, expected: one.expected },
+    ];
+    const perSubscriber = { net: median(r1.map((r, i) => r.redisNetUs - r0[i].redisNetUs)), gross: median(r1.map((r, i) => r.redisUs - r0[i].redisUs)) };
+    for (const f of floors) {
+      log(
+        `  floor, ${f.subscribers} subscriber(s): Redis ${f.redisUs.toFixed(1)} µs/publish (${f.redisNetUs.toFixed(1)} net of idle) ` +
+          `[rounds, net: ${f.redisNetUsPerRound.map((v) => v.toFixed(0)).join(', ')}], ${f.commands.toFixed(2)} commands/publish, delivered ${f.delivered}/${f.expected}`,
+      );
+    }
+    log(`  floor: one subscriber − none = ${perSubscriber.net.toFixed(1)} µs/publish net (${perSubscriber.gross.toFixed(1)} gross), median of per-round differences`);
+    return { floors, perSubscriber };
+  } finally {
+    zero.close();
+    one.close();
+  }
+}
+
+async function benchTopology(kind) {
+  const t0 = performance.now();
+  const topology = kind === 'cluster' ? await startRedisCluster() : await startSingleRedis();
+  log(`\n== ${kind}: private redis-server on ${topology.ports.join(', ')} (started in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const meter = await createRedisMeter(topology.ports);
+  const ctx = { json: undefined };
+  const rows = [];
+  try {
+    for (const count of opts.nodes) rows.push(...(await benchNodes(topology, meter, count, ctx)));
+    const { floors, perSubscriber } = await floorSubscriberCost(topology, meter, ctx);
+    return { rows, floors, perSubscriber: { [kind]: perSubscriber } };
+  } finally {
+    meter.close();
+    await topology.stop();
+  }
+}
+
+const started = performance.now();
+log(
+  `bench-scale ${runId}: K = ${opts.ks.join(', ')} stories per node, ${opts.nodes.join(' and ')} node(s), ${opts.topologies.join(' and ')} Redis; ` +
+    `${opts.rounds} rounds of ${opts.publishes} publishes at ${opts.rate}/s per configuration after ${WARMUP} warm-up, idle window ${opts.idleMs} ms before each`,
+);
+log(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(', ')} (2 cores, shared: Redis CPU per publish is noisy under contention)`);
+const rows = [];
+const floors = [];
+const perSubscriber = {};
+for (const kind of opts.topologies) {
+  const r = await benchTopology(kind);
+  rows.push(...r.rows);
+  floors.push(...r.floors);
+  Object.assign(perSubscriber, r.perSubscriber);
+}
+log(`\n${report(rows, floors, perSubscriber, opts)}`);
+log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s in all; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(', ')})`);
