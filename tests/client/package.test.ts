@@ -152,9 +152,9 @@ describe('@stoppress/client, packed and installed as a partner does', () => {
     expect(result.outputFiles[0]!.text).not.toMatch(/\bimport\(|\brequire\(/);
   });
 
-  it('type-checks the README\'s client snippets against the installed package, under strict TypeScript', async () => {
-    const snippets = [...readFileSync('README.md', 'utf8').matchAll(/^```ts check\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-    expect(snippets.length).toBeGreaterThanOrEqual(2);
+  it('type-checks the READMEs\' client snippets against the installed package, under strict TypeScript', async () => {
+    const snippets = ['README.md', 'packages/client/README.md'].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/^```ts check\n([\s\S]*?)^```$/gm)].map((m) => m[1]!));
+    expect(snippets.length).toBeGreaterThanOrEqual(3);
     snippets.forEach((code, i) => writeFileSync(join(project, `snippet-${i}.ts`), code));
     writeFileSync(
       join(project, 'tsconfig.json'),
