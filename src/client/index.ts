@@ -1,11 +1,12 @@
 /**
- * stoppress/client: follow live stories over one WebSocket, in browsers and in Node.
+ * @stoppress/client: follow live stories over one WebSocket, in browsers and in Node.
  *
  * ```ts
- * import { connect } from 'stoppress/client';
- * import { WebSocket } from 'ws'; // Node 20 only; browsers have one
+ * import { connect, type StoryView } from '@stoppress/client';
+ * import { WebSocket } from 'ws'; // Node 20 only; browsers and Node 22+ have one
+ * const view = (await (await fetch('https://live.example.com/v1/stories/russia-troops-2022-02-15')).json()) as StoryView;
  * const live = connect('https://live.example.com', { WebSocket });
- * const follow = live.follow('russia-troops-2022-02-15', { since: view.lastId }, {
+ * const follow = live.follow('russia-troops-2022-02-15', { view }, {
  *   update: (u) => render(u),
  *   correction: (c, target) => rerender(target),
  *   reset: (view) => renderAll(view),

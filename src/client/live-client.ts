@@ -114,7 +114,12 @@ export class LiveClient implements LiveConnection {
   follow(story: string, options: FollowOptions | undefined, handlers: FollowHandlers): Follow {
     if (this.#closed) throw new Error('stoppress/client: this connection is closed; connect() again');
     if (!storyIdPattern.test(story)) throw new TypeError(`stoppress/client: "${story}" is not a story id (1-64 of a-z, 0-9 and "-")`);
-    const since = options?.since;
+    const view = options?.view;
+    if (view !== undefined && (typeof view !== 'object' || view === null || view.story !== story || !Array.isArray(view.updates))) {
+      throw new TypeError(`stoppress/client: view is not the view of "${story}" (GET /v1/stories/${story})`);
+    }
+    // A seeded follow resumes after what the view shows; an empty story's view resumes from its very start.
+    const since = options?.since ?? (view === undefined ? undefined : (view.lastId ?? '0-0'));
     if (since !== undefined && !isUpdateId(since)) throw new TypeError(`stoppress/client: since "${since}" is not an update id ("<ms>-<seq>")`);
     const resetLimit = options?.resetLimit;
     if (resetLimit !== undefined && !(Number.isInteger(resetLimit) && resetLimit >= 1 && resetLimit <= 1000)) {
@@ -122,7 +127,12 @@ export class LiveClient implements LiveConnection {
     }
     if (this.#follows.has(story)) throw new Error(`stoppress/client: "${story}" is already followed on this connection; unfollow it first`);
 
-    const follow = new StoryFollow(story, since, handlers, { keptLimit: this.#keptLimit, reportError: this.#unhandledError, ...(resetLimit === undefined ? {} : { resetLimit }) });
+    const follow = new StoryFollow(story, since, handlers, {
+      keptLimit: this.#keptLimit,
+      reportError: this.#unhandledError,
+      ...(resetLimit === undefined ? {} : { resetLimit }),
+      ...(view === undefined ? {} : { seed: view.updates }),
+    });
     this.#follows.set(story, follow);
     if (this.#ws?.readyState === openState) this.#subscribe(follow);
     queueMicrotask(() => follow.status(this.#status));

@@ -44,7 +44,13 @@ export class StoryFollow {
     story: string,
     since: string | undefined,
     handlers: FollowHandlers,
-    options: { keptLimit: number; resetLimit?: number; reportError: (error: LiveClientError, follow: StoryFollow) => void },
+    options: {
+      keptLimit: number;
+      resetLimit?: number;
+      /** The updates of the view the application rendered, corrections folded: the first targets of corrections. */
+      seed?: readonly ViewUpdate[];
+      reportError: (error: LiveClientError, follow: StoryFollow) => void;
+    },
   ) {
     this.story = story;
     this.#lastId = since;
@@ -52,6 +58,8 @@ export class StoryFollow {
     this.#keptLimit = options.keptLimit;
     this.resetLimit = options.resetLimit;
     this.#reportError = options.reportError;
+    // Oldest first, as in a view, so the newest are the ones kept when the view is larger than the limit.
+    for (const update of [...(options.seed ?? [])].sort((a, b) => compareUpdateIds(a.id, b.id))) this.#keep({ ...update });
   }
 
   /** The last id delivered, or the point live delivery started from: the `since` of the next subscribe. */

@@ -55,7 +55,7 @@ export interface FollowHandlers {
   /**
    * A correction (`kind: 'correction'`). `target` is the corrected update with this and every earlier
    * correction folded in (`text`, `withdrawn`, `corrections`), or undefined when the client has not seen it
-   * (it was published before this follow started and no reset loaded it).
+   * (it was published before this follow started, was not in the `view` it was seeded with, and no reset loaded it).
    */
   correction?(correction: Update, target: ViewUpdate | undefined): void;
   /**
@@ -72,10 +72,19 @@ export interface FollowHandlers {
 
 export interface FollowOptions {
   /**
-   * Deliver every update after this id (for a page rendered from a view with that `lastId`). Without it:
-   * updates published from now on.
+   * Deliver every update after this id (for a page rendered from a view with that `lastId`). Without it (and
+   * without `view`): updates published from now on.
+   * @default view.lastId when `view` is given (`'0-0'` for a story with no updates yet), else live from now
    */
   since?: string;
+  /**
+   * The story view the application rendered (`GET /v1/stories/:story`, whole or paged with `?limit=`/`?before=`).
+   * Its updates seed what corrections are folded into, so a correction or withdrawal of an update shown in the
+   * view reaches `correction` with its target; without it, such a target is undefined. Delivery resumes after
+   * its `lastId` unless `since` says otherwise, so nothing published between the read and the follow is lost.
+   * Must be this story's view (its `story` is checked).
+   */
+  view?: StoryView;
   /**
    * When the server no longer has what was missed (`recovered: false`), reload only the newest `resetLimit`
    * top-level updates with their reactions (`GET /v1/stories/:story?limit=`) for `reset`: what the application

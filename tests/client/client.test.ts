@@ -357,6 +357,55 @@ describe('connect() against the real service', () => {
     second.close();
   });
 
+  it('seeded with a (paged) view, hands corrections and withdrawals of the view\'s updates their target, and misses nothing after it', async () => {
+    const story = 'seeded-view';
+    const older = (await post(service.url, story, statement('an older update, off the page'))).body.id as string;
+    const shown = (await post(service.url, story, statement('troops pulled back'))).body.id as string;
+    const earlierFix = (await post(service.url, story, { kind: 'correction', corrects: shown, text: 'some troops pulled back', note: 'Scope.' })).body.id as string;
+    const gone = (await post(service.url, story, statement('a claim to withdraw'))).body.id as string;
+    const response = await fetch(`${service.url}/v1/stories/${story}?limit=2`, { headers: { accept: 'application/json' } });
+    const view = (await response.json()) as StoryView;
+    expect(view.updates.map((u) => u.id)).toEqual([shown, gone]);
+    // Published after the read, before the follow: delivered, because the follow resumes after view.lastId.
+    const between = (await post(service.url, story, statement('between the read and the follow'))).body.id as string;
+
+    const rec = new Recorder();
+    const live = connect(service.url, { WebSocket, onStatus: rec.onStatus });
+    const follow = live.follow(story, { view }, rec.handlers(story));
+    expect(follow.lastId).toBe(view.lastId);
+    await rec.waitFor(() => live.status === 'live', 'live');
+    const fix = (await post(service.url, story, { kind: 'correction', corrects: shown, text: 'a few troops pulled back', note: 'Fewer.' })).body.id as string;
+    const retraction = (await post(service.url, story, { kind: 'correction', corrects: gone, retract: true, note: 'Not confirmed.' })).body.id as string;
+    const offPage = (await post(service.url, story, { kind: 'correction', corrects: older, text: 'an older update, fixed', note: 'Typo.' })).body.id as string;
+    await rec.waitFor(() => rec.ids(story).at(-1) === offPage, 'the three corrections');
+
+    expect(rec.ids(story)).toEqual([between, fix, retraction, offPage]);
+    const [, fixed, withdrawn, unseen] = rec.delivered;
+    expect(fixed!.target).toMatchObject({ id: shown, text: 'a few troops pulled back', corrections: [{ id: earlierFix, note: 'Scope.' }, { id: fix, note: 'Fewer.' }] });
+    expect(withdrawn!.target).toMatchObject({ id: gone, withdrawn: true, corrections: [{ id: retraction, note: 'Not confirmed.', retract: true }] });
+    expect(withdrawn!.target!.text).toBeUndefined();
+    // Not in the view it was seeded with: no target, as documented.
+    expect(unseen!.target).toBeUndefined();
+    // The view given was not changed by the folding.
+    expect(view.updates[0]!.corrections).toHaveLength(1);
+    live.close();
+  });
+
+  it('starts an empty story\'s seeded follow from its very beginning, and refuses another story\'s view', async () => {
+    const story = 'seeded-empty';
+    const response = await fetch(`${service.url}/v1/stories/${story}`, { headers: { accept: 'application/json' } });
+    const view: StoryView = response.status === 404 ? { story, lastId: null, updates: [] } : ((await response.json()) as StoryView);
+    const rec = new Recorder();
+    const live = connect(service.url, { WebSocket, onStatus: rec.onStatus });
+    expect(() => live.follow('another-story', { view }, {})).toThrow(/not the view of "another-story"/);
+    const first = (await post(service.url, story, statement('the first update, before the follow'))).body.id as string;
+    const follow = live.follow(story, { view }, rec.handlers(story));
+    expect(follow.lastId).toBe('0-0');
+    await rec.waitFor(() => rec.ids(story).length === 1, 'the first update');
+    expect(rec.ids(story)).toEqual([first]);
+    live.close();
+  });
+
   it('stops delivering a story after unfollow, on the same socket that keeps the others', async () => {
     const rec = new Recorder();
     const sockets = recordingWebSocket(rec);

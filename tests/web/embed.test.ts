@@ -1,11 +1,12 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { LiveTestClient, liveUrl } from '../support/live-client.js';
-import { deletePrefix, post, redisUrl, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, post, publisherKey, redisUrl, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 import { launchChromium } from './browser-support.js';
 
 const prefix = uniquePrefix('web-embed');
@@ -26,7 +27,7 @@ interface Partner {
  * A partner's article page that pastes the embed snippet, with hostile CSS: if its rules reached into the embed,
  * updates would be hidden and red; the embed's own `.update` rules must not reach the partner's `.update`.
  */
-function partnerPage(serviceUrl: string): string {
+function partnerPage(serviceUrl: string, embedStory = story): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Partner</title><style>
     p, span, a, article, section, div, time { color: rgb(255, 0, 0) !important; font-size: 40px !important; }
     article { display: none !important; }
@@ -34,7 +35,7 @@ function partnerPage(serviceUrl: string): string {
   </style></head><body>
   <h1>Partner news site</h1>
   <div class="update" id="partner-own">The partner's own .update element</div>
-  <script src="${serviceUrl}/embed.js" data-story="${story}" data-theme="dark" data-limit="3" async></script>
+  <script src="${serviceUrl}/embed.js" data-story="${embedStory}" data-theme="dark" data-limit="3" async></script>
   <p>After the embed</p>
   </body></html>`;
 }
@@ -42,10 +43,12 @@ function partnerPage(serviceUrl: string): string {
 async function startPartner(): Promise<Partner> {
   const server = createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    // `?story=` and `?service=` paste the snippet with another story id or another service.
+    const query = new URL(request.url ?? '/', 'http://partner').searchParams;
     response.end(
       request.url === '/long'
         ? `<!doctype html><html><body><script src="${service.url}/embed.js" data-story="embed-long-story" data-limit="20" async></script></body></html>`
-        : partnerPage(service.url),
+        : partnerPage(query.get('service') ?? service.url, query.get('story') ?? story),
     );
   });
   server.listen(0, '127.0.0.1');
@@ -53,15 +56,50 @@ async function startPartner(): Promise<Partner> {
   return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
+/**
+ * A broken service: it serves the real embed.js (built by tests/support/build-once.ts), then answers the story
+ * with 503 (CORS allowed) for `broken-story` and drops the connection for anything else.
+ */
+let broken: Partner;
+
+async function startBrokenService(): Promise<Partner> {
+  const embedJs = readFileSync('dist/public/embed.js');
+  const server = createServer((request, response) => {
+    if (request.url === '/embed.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript' });
+      response.end(embedJs);
+    } else if (request.url?.startsWith('/v1/stories/broken-story')) {
+      response.writeHead(503, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+      response.end('{"error":{"code":"redis_unavailable","message":"down"}}');
+    } else {
+      request.socket.destroy();
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** What the embed shows: its state, error, message, status badge and whether the Live pill is visible. */
+async function embedShows(page: Page): Promise<{ state: string | null; error: string | null; message: string | null; badge: string | null; pill: boolean }> {
+  return {
+    state: await page.getAttribute('stoppress-embed', 'data-state'),
+    error: await page.getAttribute('stoppress-embed', 'data-error'),
+    message: await page.locator('stoppress-embed .sp-state').textContent(),
+    badge: await page.locator('stoppress-embed .status-badge').getAttribute('data-status'),
+    pill: await page.locator('stoppress-embed .sp-live').isVisible(),
+  };
+}
+
 beforeAll(async () => {
-  [allowed, refused, browser] = await Promise.all([startPartner(), startPartner(), launchChromium()]);
+  [allowed, refused, broken, browser] = await Promise.all([startPartner(), startPartner(), startBrokenService(), launchChromium()]);
   service = await startTestService(prefix, { ALLOWED_ORIGINS: allowed.origin });
 });
 
 afterAll(async () => {
   await browser?.close();
   await service?.stop();
-  for (const partner of [allowed, refused]) partner?.server.close();
+  for (const partner of [allowed, refused, broken]) partner?.server.close();
   await deletePrefix(prefix);
 });
 
@@ -109,6 +147,8 @@ describe('the partner embed', () => {
     // Live, over a socket to the service's origin; the limit holds; corrections apply.
     await page.waitForFunction(() => document.querySelector('stoppress-embed')?.shadowRoot?.querySelector('.status-badge')?.getAttribute('data-status') === 'live');
     expect(sockets).toEqual([liveUrl(service.url)]);
+    // It says LIVE now that it is.
+    expect(await page.locator('stoppress-embed .sp-live').isVisible()).toBe(true);
     const fresh = await append(statement('Fresh in the embed'));
     await page.locator(`stoppress-embed #u-${fresh}`).waitFor();
     expect(await embedIds(page)).toEqual([fresh, ...ids.slice(-2).reverse()]);
@@ -138,7 +178,13 @@ describe('the partner embed', () => {
     page.setDefaultTimeout(8_000);
     await page.goto(refused.origin);
     await page.waitForSelector('stoppress-embed[data-state="error"]');
-    expect(await page.locator('stoppress-embed .sp-state').textContent()).toBe('Live updates are not available on this page right now.');
+    expect(await embedShows(page)).toEqual({
+      state: 'error',
+      error: 'origin_refused',
+      message: 'These live updates cannot be shown on this site: the newsroom has not allowed it.',
+      badge: 'offline',
+      pill: false,
+    });
     expect(await page.locator('stoppress-embed article.update').count()).toBe(0);
 
     // The same refusals, seen from the refused page itself…
@@ -161,6 +207,62 @@ describe('the partner embed', () => {
     await expect(LiveTestClient.connect(liveUrl(service.url), { origin: refused.origin })).rejects.toThrow('upgrade refused: 403');
     const ok = await LiveTestClient.connect(liveUrl(service.url), { origin: allowed.origin });
     ok.close();
+  });
+
+  it('says a story is unknown or private when the service answers 404, and never shows LIVE', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(8_000);
+    await page.goto(`${allowed.origin}/?story=no-such-story`);
+    await page.waitForSelector('stoppress-embed[data-state="error"]');
+    expect(await embedShows(page)).toEqual({ state: 'error', error: 'not_found', message: 'This live story does not exist or is not public.', badge: 'offline', pill: false });
+    expect(await page.locator('stoppress-embed article.update').count()).toBe(0);
+    await page.close();
+  });
+
+  it('says the service cannot be reached when the connection fails or the service answers an error', async () => {
+    for (const embedStory of ['dropped-story', 'broken-story']) {
+      const page = await browser.newPage();
+      page.setDefaultTimeout(8_000);
+      await page.goto(`${allowed.origin}/?story=${embedStory}&service=${encodeURIComponent(broken.origin)}`);
+      await page.waitForSelector('stoppress-embed[data-state="error"]');
+      expect(await embedShows(page), embedStory).toEqual({ state: 'error', error: 'unavailable', message: 'The live updates cannot be reached right now.', badge: 'offline', pill: false });
+      await page.close();
+    }
+  });
+
+  it('shows no LIVE pill while connecting, nor for a story whose coverage has ended though its socket is live', async () => {
+    const ended = 'embed-ended-story';
+    await append(statement('Before the end'));
+    expect((await post(service.url, ended, statement('The last update'))).status).toBe(201);
+    const put = await fetch(`${service.url}/v1/stories/${ended}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}` },
+      body: JSON.stringify({ title: 'Coverage over', status: 'ended' }),
+    });
+    expect(put.status).toBeLessThan(300);
+    const page = await browser.newPage();
+    page.setDefaultTimeout(8_000);
+    // Hold the socket back: the view shows, but the connection is not live yet.
+    let releaseSocket!: () => void;
+    const socketHeld = new Promise<void>((resolve) => (releaseSocket = resolve));
+    await page.routeWebSocket(/\/v1\/live/, async (ws) => {
+      await socketHeld;
+      ws.connectToServer();
+    });
+    await page.goto(allowed.origin);
+    await page.waitForSelector('stoppress-embed[data-state="ready"]');
+    expect((await embedShows(page)).pill).toBe(false);
+    expect(await page.locator('stoppress-embed .status-badge').getAttribute('data-status')).not.toBe('live');
+    releaseSocket();
+    await page.waitForFunction(() => document.querySelector('stoppress-embed')?.shadowRoot?.querySelector('.sp-live')?.checkVisibility());
+    await page.close();
+
+    const endedPage = await browser.newPage();
+    endedPage.setDefaultTimeout(8_000);
+    await endedPage.goto(`${allowed.origin}/?story=${ended}`);
+    await endedPage.waitForFunction(() => document.querySelector('stoppress-embed')?.shadowRoot?.querySelector('.status-badge')?.getAttribute('data-status') === 'live');
+    expect(await embedShows(endedPage)).toMatchObject({ state: 'ready', error: null, badge: 'live', pill: false });
+    await endedPage.close();
   });
 
   it('downloads only what it shows of a long story', async () => {

@@ -11,6 +11,7 @@ export const embedCss = `
 :host([data-theme="dark"]) { --bg: #15171a; --fg: #eceef1; --muted: #a5abb4; --line: #2e3238; --accent: #ff6b7f; --mark-bg: #3d3210;
   --mark-fg: #ffe08a; --reaction-bg: #1d2024; --live: #4cc26d; --warn: #e0b341; --error: #ff6b7f; }
 *, *::before, *::after { box-sizing: border-box; }
+[hidden] { display: none !important; }
 .sp { background: var(--bg); color: var(--fg); border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }
 .sp-head { display: flex; align-items: center; gap: .6rem; padding: .7rem .9rem; border-bottom: 1px solid var(--line); }
 .sp-live { background: var(--accent); color: #fff; font-weight: 700; text-transform: uppercase; font-size: .72rem; letter-spacing: .06em; padding: .1rem .45rem; border-radius: 4px; }

@@ -4,7 +4,9 @@
  *   <script src="https://live.example/embed.js" data-story="russia-troops-2022-02-15" async></script>
  *
  * renders the story's latest updates in a `<stoppress-embed>` element after its own script tag, inside a Shadow
- * DOM root, and keeps them live. The host's `data-state` says "loading", "ready" or "error".
+ * DOM root, and keeps them live. The host's `data-state` says "loading", "ready" or "error"; on error, its
+ * `data-error` says which (see EmbedError), with a message of its own. The "Live" pill shows only while the
+ * connection is live and the story's coverage has not ended.
  * It talks to the origin it was loaded from (the story over CORS, the socket with the partner's Origin, both
  * checked against ALLOWED_ORIGINS). Attributes: `data-theme` ("light" | "dark", default light), `data-limit`
  * (updates shown, 1-100, default 20). It is an IIFE, not a module: a partner pastes a plain `<script src>`,
@@ -19,6 +21,33 @@ import { compareUpdateIds } from '../../protocol/ids.js';
 import { createAnnouncer, elementFromHtml, setBadge } from './dom.js';
 import { embedCss } from './embed-styles.js';
 import { keepTimesCurrent, refreshTimes } from './times.js';
+
+/**
+ * Why the embed shows no updates:
+ * - `origin_refused`: the service answers, but not to this page's origin (it is not in ALLOWED_ORIGINS): the
+ *   browser blocks the CORS read, while a no-cors request to the same URL gets through;
+ * - `not_found`: 404: no such story, or a private one this page has no token for (the service does not say
+ *   which, so the message covers both);
+ * - `unavailable`: the service cannot be reached or answered with another error.
+ */
+export type EmbedError = 'origin_refused' | 'not_found' | 'unavailable';
+
+/** What the reader is told for each EmbedError. */
+const embedErrorMessages: Readonly<Record<EmbedError, string>> = Object.freeze({
+  origin_refused: 'These live updates cannot be shown on this site: the newsroom has not allowed it.',
+  not_found: 'This live story does not exist or is not public.',
+  unavailable: 'The live updates cannot be reached right now.',
+});
+
+/** A failure of the first read, classified. */
+class EmbedLoadError extends Error {
+  readonly reason: EmbedError;
+
+  constructor(reason: EmbedError) {
+    super(reason);
+    this.reason = reason;
+  }
+}
 
 /** @default 20 */
 const defaultLimit = 20;
@@ -48,7 +77,7 @@ function mountEmbed(): void {
   root.append(
     elementFromHtml(
       `<section class="sp" data-state="loading" aria-label="Live updates">` +
-        `<header class="sp-head"><span class="sp-live">Live</span><a class="sp-title" href="${escapeHtml(pageUrl)}" target="_blank" rel="noopener">Live updates</a>` +
+        `<header class="sp-head"><span class="sp-live" hidden>Live</span><a class="sp-title" href="${escapeHtml(pageUrl)}" target="_blank" rel="noopener">Live updates</a>` +
         `<span class="status-badge" data-status="connecting"><span class="status-dot" aria-hidden="true"></span><span class="status-text">Connecting…</span></span></header>` +
         `<p class="sp-state" role="status">Loading live updates…</p>` +
         `<div class="sp-feed"></div>` +
@@ -62,6 +91,13 @@ function mountEmbed(): void {
   const state = root.querySelector<HTMLElement>('.sp-state')!;
   const feed = root.querySelector<HTMLElement>('.sp-feed')!;
   const badge = root.querySelector<HTMLElement>('.status-badge')!;
+  const livePill = root.querySelector<HTMLElement>('.sp-live')!;
+  let connectionLive = false;
+  let coverageEnded = false;
+  // Says LIVE only when it is: the socket is live and the newsroom has not ended the coverage.
+  const showLivePill = (): void => {
+    livePill.hidden = !(connectionLive && !coverageEnded);
+  };
   const announce = createAnnouncer(root.querySelector<HTMLElement>('[aria-live]')!);
   /** Newest first, at most `limit`. */
   let items: ViewUpdate[] = [];
@@ -69,7 +105,16 @@ function mountEmbed(): void {
   const setState = (next: 'loading' | 'ready' | 'error', message = ''): void => {
     section.dataset.state = next;
     host.dataset.state = next;
+    if (next !== 'error') delete host.dataset.error;
     state.textContent = message;
+  };
+
+  const fail = (reason: EmbedError): void => {
+    connectionLive = false;
+    showLivePill();
+    setBadge(badge, 'offline', 'Unavailable');
+    setState('error', embedErrorMessages[reason]);
+    host.dataset.error = reason;
   };
 
   const render = (newId?: string): void => {
@@ -87,6 +132,8 @@ function mountEmbed(): void {
   const show = (view: StoryView): void => {
     items = view.updates.sort((a, b) => compareUpdateIds(b.id, a.id)).slice(0, limit);
     title.textContent = view.title ?? story;
+    coverageEnded = view.status === 'ended';
+    showLivePill();
     section.setAttribute('aria-label', `Live updates: ${view.title ?? story}`);
     setState('ready');
     render();
@@ -110,30 +157,47 @@ function mountEmbed(): void {
   };
 
   // Only what it shows: the newest `limit` top-level updates (with their reactions), never the whole story.
-  fetch(`${origin}/v1/stories/${encodeURIComponent(story)}?limit=${limit}`, { headers: { accept: 'application/json' } })
-    .then(async (response) => {
-      if (!response.ok) throw new Error(`the story answered ${response.status}`);
-      return (await response.json()) as StoryView;
-    })
+  const viewUrl = `${origin}/v1/stories/${encodeURIComponent(story)}?limit=${limit}`;
+  fetch(viewUrl, { headers: { accept: 'application/json' } })
+    .then(
+      async (response) => {
+        if (response.status === 404) throw new EmbedLoadError('not_found');
+        if (!response.ok) throw new EmbedLoadError('unavailable');
+        return (await response.json()) as StoryView;
+      },
+      // A CORS refusal and a network failure look the same to a page; a no-cors request tells them apart:
+      // it gets an (opaque) answer only when the service is reachable, that is, when the origin was refused.
+      () =>
+        fetch(viewUrl, { mode: 'no-cors' }).then(
+          () => Promise.reject(new EmbedLoadError('origin_refused')),
+          () => Promise.reject(new EmbedLoadError('unavailable')),
+        ),
+    )
     .then((view) => {
       show(view);
       keepTimesCurrent(root);
       const live = connect(origin);
-      live.follow(story, { since: view.lastId ?? '0-0', resetLimit: limit }, {
+      live.follow(story, { view, resetLimit: limit }, {
         update: onUpdate,
         correction: onCorrection,
         reset: show,
-        status: (status) => setBadge(badge, status),
+        status: (status) => {
+          connectionLive = status === 'live';
+          showLivePill();
+          setBadge(badge, status);
+        },
         error: (error) => {
-          if (!error.willRetry && error.code !== 'handler_failed') setBadge(badge, 'offline', 'Not live');
+          if (!error.willRetry && error.code !== 'handler_failed') {
+            connectionLive = false;
+            showLivePill();
+            setBadge(badge, 'offline', 'Not live');
+          }
         },
       });
     })
-    .catch(() => {
-      // A refused origin (CORS), an unknown story or an unreachable service all end here; details are in the
-      // browser's network panel, and the partner's page is left alone.
-      setBadge(badge, 'offline', 'Unavailable');
-      setState('error', 'Live updates are not available on this page right now.');
+    .catch((error: unknown) => {
+      // The partner's page is left alone; the reason is in the message and in the host's data-error.
+      fail(error instanceof EmbedLoadError ? error.reason : 'unavailable');
     });
 }
 
