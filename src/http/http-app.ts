@@ -14,6 +14,7 @@ import { createPublisherAuth } from './publisher-auth.js';
 import { readRoutes } from './read-routes.js';
 import { RouteMethods } from './route-methods.js';
 import { webRoutes } from '../web/web-routes.js';
+import { feedRoutes } from '../web/feed-routes.js';
 
 export interface HttpAppOptions {
   store: StoryStore;
@@ -88,5 +89,6 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy });
   await app.register(ingestRoutes, { store: options.store, authorize: createPublisherAuth(options.publisherKeys) });
   await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
+  await app.register(feedRoutes, { readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
   return app;
 }
