@@ -33,6 +33,14 @@ const EnvSchema = z.object({
   CDN_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(3),
   CDN_STALE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   CDN_ENDED_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(120),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: onOff.default('off'),
+  WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+  WEBHOOK_RETRY_BASE_MS: positiveInt(1_000),
+  WEBHOOK_RETRY_MAX_MS: positiveInt(86_400_000),
+  WEBHOOK_CONCURRENCY: positiveInt(32),
+  WEBHOOK_LEASE_MS: positiveInt(15_000),
+  WEBHOOK_SWEEP_MS: positiveInt(30_000),
+  WEBHOOK_IDLE_MS: positiveInt(30_000),
 });
 
 /** The validated, frozen configuration. Every field is documented in the README's configuration table. */
@@ -85,6 +93,22 @@ export interface Config {
   readonly cdnStaleSeconds: number;
   /** `s-maxage` of an ended story's page and view (it may be reopened or corrected, so at most 300). */
   readonly cdnEndedMaxAgeSeconds: number;
+  /** Webhooks: see the README's configuration table (WEBHOOK_*). */
+  readonly webhooks: WebhookConfig;
+}
+
+/** Webhook delivery settings. */
+export interface WebhookConfig {
+  /** Let webhook URLs reach loopback, private and link-local addresses (tests, private deployments). */
+  readonly allowPrivateNetworks: boolean;
+  readonly timeoutMs: number;
+  readonly retryBaseMs: number;
+  /** How long deliveries may keep failing before the webhook is disabled. */
+  readonly retryMaxMs: number;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly sweepMs: number;
+  readonly idleMs: number;
 }
 
 /** Redis Cluster seeds, and what every node connection needs (credentials and TLS come from the seeds' URLs). */
@@ -169,6 +193,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cdnMaxAgeSeconds: e.CDN_MAX_AGE_SECONDS,
     cdnStaleSeconds: e.CDN_STALE_SECONDS,
     cdnEndedMaxAgeSeconds: e.CDN_ENDED_MAX_AGE_SECONDS,
+    webhooks: Object.freeze({
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'on',
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      leaseMs: e.WEBHOOK_LEASE_MS,
+      sweepMs: e.WEBHOOK_SWEEP_MS,
+      idleMs: e.WEBHOOK_IDLE_MS,
+    }),
   });
 }
 

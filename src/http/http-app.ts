@@ -15,6 +15,8 @@ import { readRoutes } from './read-routes.js';
 import { RouteMethods } from './route-methods.js';
 import { webRoutes } from '../web/web-routes.js';
 import { feedRoutes } from '../web/feed-routes.js';
+import type { WebhookStore } from '../store/webhook-store.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 export interface HttpAppOptions {
   store: StoryStore;
@@ -31,6 +33,8 @@ export interface HttpAppOptions {
   /** Why live delivery is broken (for /readyz), or undefined. */
   deliveryProblem: () => string | undefined;
   isShuttingDown: () => boolean;
+  /** Webhook registration: the registry, WEBHOOK_ALLOW_PRIVATE_NETWORKS, and how to tell this node's dispatcher of a change. */
+  webhooks?: { store: WebhookStore; allowPrivateNetworks: boolean; registryChanged: () => void };
 }
 
 /** Request bodies over this are refused with 413 before they are parsed. */
@@ -89,6 +93,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy });
   await app.register(ingestRoutes, { store: options.store, authorize: createPublisherAuth(options.publisherKeys) });
   await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
+  if (options.webhooks) {
+    await app.register(webhookRoutes, {
+      webhooks: options.webhooks.store,
+      authorize: createPublisherAuth(options.publisherKeys),
+      allowPrivateNetworks: options.webhooks.allowPrivateNetworks,
+      registryChanged: options.webhooks.registryChanged,
+    });
+  }
   await app.register(feedRoutes, { readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
   return app;
 }
