@@ -35,6 +35,14 @@ const EnvSchema = z.object({
   CDN_ENDED_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(120),
   // Checked below, so that a refused token is never echoed.
   METRICS_TOKEN: z.string().optional(),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: onOff.default('off'),
+  WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+  WEBHOOK_RETRY_BASE_MS: positiveInt(1_000),
+  WEBHOOK_RETRY_MAX_MS: positiveInt(86_400_000),
+  WEBHOOK_CONCURRENCY: positiveInt(32),
+  WEBHOOK_LEASE_MS: positiveInt(15_000),
+  WEBHOOK_SWEEP_MS: positiveInt(30_000),
+  WEBHOOK_IDLE_MS: positiveInt(30_000),
 });
 
 /** The validated, frozen configuration. Every field is documented in the README's configuration table. */
@@ -89,6 +97,22 @@ export interface Config {
   readonly cdnEndedMaxAgeSeconds: number;
   /** When set, `GET /metrics` needs `Authorization: Bearer <metricsToken>`; unset, it is open. */
   readonly metricsToken: string | undefined;
+  /** Webhooks: see the README's configuration table (WEBHOOK_*). */
+  readonly webhooks: WebhookConfig;
+}
+
+/** Webhook delivery settings. */
+export interface WebhookConfig {
+  /** Let webhook URLs reach loopback, private and link-local addresses (tests, private deployments). */
+  readonly allowPrivateNetworks: boolean;
+  readonly timeoutMs: number;
+  readonly retryBaseMs: number;
+  /** How long deliveries may keep failing before the webhook is disabled. */
+  readonly retryMaxMs: number;
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly sweepMs: number;
+  readonly idleMs: number;
 }
 
 /** Redis Cluster seeds, and what every node connection needs (credentials and TLS come from the seeds' URLs). */
@@ -180,6 +204,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cdnStaleSeconds: e.CDN_STALE_SECONDS,
     cdnEndedMaxAgeSeconds: e.CDN_ENDED_MAX_AGE_SECONDS,
     metricsToken,
+    webhooks: Object.freeze({
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'on',
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      leaseMs: e.WEBHOOK_LEASE_MS,
+      sweepMs: e.WEBHOOK_SWEEP_MS,
+      idleMs: e.WEBHOOK_IDLE_MS,
+    }),
   });
 }
 

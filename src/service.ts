@@ -17,6 +17,8 @@ import { ShardChannels } from './store/shard-channels.js';
 import { StoryCache } from './read/story-cache.js';
 import { StoryStore } from './store/story-store.js';
 import { renderRevision } from './web/render-revision.js';
+import { WebhookStore } from './store/webhook-store.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 
 /** A running service: its address and an ordered shutdown. */
 export interface RunningService {
@@ -30,6 +32,8 @@ export interface RunningService {
   readonly channels: ShardChannels;
   readonly gateway: Gateway;
   readonly metrics: ServiceMetrics;
+  /** This node's webhook deliveries. */
+  readonly webhooks: WebhookDispatcher;
   /** Ordered shutdown: refuse new work, close sockets with 1001, finish in-flight requests, close Redis. */
   stop(): Promise<void>;
 }
@@ -77,6 +81,14 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   hub.attach(feed);
   channels.start();
 
+  // Webhooks: workers subscribe through the hub like sockets; appends on this node start work at once.
+  const webhookStore = new WebhookStore(redis, config.redisKeyPrefix);
+  const webhooks = new WebhookDispatcher(webhookStore, hub, logger.child({ component: 'webhooks' }), {
+    ...config.webhooks,
+    allowPrivate: config.webhooks.allowPrivateNetworks,
+  });
+  store.onAppend(webhooks.storyAppended);
+
   let shuttingDown = false;
   const app = await buildHttpApp({
     store,
@@ -104,6 +116,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     isShuttingDown: () => shuttingDown,
     metrics,
     metricsToken: config.metricsToken,
+    webhooks: { store: webhookStore, allowPrivateNetworks: config.webhooks.allowPrivateNetworks, registryChanged: () => webhooks.kick() },
   });
   const gateway = new Gateway({
     hub,
@@ -137,6 +150,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   }
 
   await app.listen({ port: config.port, host: config.host });
+  webhooks.start();
   const { port } = app.server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   logger.info({ port, host: config.host }, 'stoppress listening');
@@ -148,12 +162,12 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       demo?.stop();
       gateway.closeAll();
       // Fastify stops accepting, lets in-flight requests (ingests) finish and closes idle keep-alive sockets.
-      await Promise.all([app.close(), gateway.drained(3_000)]);
+      await Promise.all([app.close(), gateway.drained(3_000), webhooks.stop()]);
       channels.stop();
       store.close();
       await redis.quit().catch(() => redis.disconnect());
       metrics.close();
     })());
 
-  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, metrics, stop };
+  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, metrics, webhooks, stop };
 }

@@ -37,7 +37,8 @@ const allowed: Record<string, (target: string) => boolean> = {
   live: (t) => ['protocol', 'store', 'live'].includes(layerOf(t)) || t === 'metrics.js' || ['ws', 'pino', 'ioredis'].includes(t) || t.startsWith('node:'),
   read: (t) => ['protocol', 'store', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
   web: (t) => ['protocol', 'store', 'client', 'web', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
-  http: (t) => ['protocol', 'store', 'http', 'web', 'read'].includes(layerOf(t)) || t === 'metrics.js' || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),
+  webhooks: (t) => ['protocol', 'store', 'webhooks'].includes(layerOf(t)) || t.startsWith('node:') || t === 'pino',
+  http: (t) => ['protocol', 'store', 'http', 'web', 'read', 'webhooks'].includes(layerOf(t)) || t === 'metrics.js' || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),
 };
 
 describe('import direction', () => {

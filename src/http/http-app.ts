@@ -16,6 +16,9 @@ import { createPublisherAuth } from './publisher-auth.js';
 import { readRoutes } from './read-routes.js';
 import { RouteMethods } from './route-methods.js';
 import { webRoutes } from '../web/web-routes.js';
+import { feedRoutes } from '../web/feed-routes.js';
+import type { WebhookStore } from '../store/webhook-store.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 export interface HttpAppOptions {
   store: StoryStore;
@@ -35,6 +38,8 @@ export interface HttpAppOptions {
   metrics: ServiceMetrics;
   /** Bearer token for GET /metrics; undefined leaves it open. */
   metricsToken: string | undefined;
+  /** Webhook registration: the registry, WEBHOOK_ALLOW_PRIVATE_NETWORKS, and how to tell this node's dispatcher of a change. */
+  webhooks?: { store: WebhookStore; allowPrivateNetworks: boolean; registryChanged: () => void };
 }
 
 /** Request bodies over this are refused with 413 before they are parsed. */
@@ -98,5 +103,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy });
   await app.register(ingestRoutes, { store: options.store, metrics: options.metrics, authorize: createPublisherAuth(options.publisherKeys) });
   await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
+  if (options.webhooks) {
+    await app.register(webhookRoutes, {
+      webhooks: options.webhooks.store,
+      authorize: createPublisherAuth(options.publisherKeys),
+      allowPrivateNetworks: options.webhooks.allowPrivateNetworks,
+      registryChanged: options.webhooks.registryChanged,
+    });
+  }
+  await app.register(feedRoutes, { readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
   return app;
 }

@@ -13,6 +13,7 @@ export const errorCatalogue = {
   method_not_allowed: { status: 405, meaning: 'The path exists but not with this method; the `Allow` header lists the methods it answers.' },
   request_timeout: { status: 408, meaning: 'The request (headers or body) was not received in time.' },
   target_not_found: { status: 422, meaning: '`corrects` or `inReplyTo` names an update that is not in this story (or was trimmed).' },
+  url_not_allowed: { status: 422, meaning: 'A webhook URL whose host is, or resolves to, a loopback, private, link-local, unique-local, multicast or unspecified address (or does not resolve). Allowed only with `WEBHOOK_ALLOW_PRIVATE_NETWORKS=on`.' },
   target_is_correction: { status: 422, meaning: '`corrects` names a correction: correct the original update instead.' },
   body_too_large: { status: 413, meaning: 'The body is over the 64 KiB limit.' },
   uri_too_long: { status: 414, meaning: 'A part of the path (a story id, say) is over 500 characters.' },

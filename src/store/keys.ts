@@ -32,3 +32,24 @@ export function storyKeys(prefix: string, story: string): StoryKeys {
 export function storyIndexKey(prefix: string): string {
   return `${prefix}stories`;
 }
+
+/** The keys of one webhook's delivery of one story: in the story's slot, so one script may check the lease and move the cursor. */
+export interface WebhookStoryKeys {
+  /** String, the lease token of the node delivering (SET NX PX, renewed while it delivers). */
+  readonly lease: string;
+  /** Hash: `cursor` (last id acknowledged), `gapTo` (oldest retained id of the last announced gap), `failingSince` (ms). */
+  readonly state: string;
+}
+
+export function webhookStoryKeys(prefix: string, story: string, webhookId: string): WebhookStoryKeys {
+  const base = `${prefix}story:{${story}}:wh:${webhookId}`;
+  return { lease: `${base}:lease`, state: `${base}:state` };
+}
+
+/**
+ * The webhook registry: a set of ids and one hash per webhook, all under the hash tag `{webhooks}` so that they
+ * share one Cluster slot and a registration is one MULTI.
+ */
+export function webhookRegistryKeys(prefix: string): { ids: string; webhook(id: string): string } {
+  return { ids: `${prefix}{webhooks}:ids`, webhook: (id) => `${prefix}{webhooks}:wh:${id}` };
+}

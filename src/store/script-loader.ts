@@ -5,6 +5,10 @@ import type { RedisClient } from './redis-client.js';
 const scriptFiles = {
   appendUpdate: { file: 'append-update.lua', numberOfKeys: 4 },
   streamBounds: { file: 'stream-bounds.lua', numberOfKeys: 1 },
+  webhookRead: { file: 'webhook-read.lua', numberOfKeys: 3 },
+  webhookAdvance: { file: 'webhook-advance.lua', numberOfKeys: 2 },
+  leaseRenew: { file: 'lease-renew.lua', numberOfKeys: 1 },
+  webhookSetEnabled: { file: 'webhook-set-enabled.lua', numberOfKeys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof scriptFiles;

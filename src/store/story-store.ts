@@ -84,6 +84,7 @@ export class StoryStore {
   /** Stories whose index entry could not be written after an append: story → the update time (ms) to record. */
   readonly #indexRepairs = new Map<string, number>();
   #repairTimer: NodeJS.Timeout | undefined;
+  readonly #appendListeners: ((story: string, id: string) => void)[] = [];
 
   constructor(redis: RedisClient, options: StoryStoreOptions) {
     this.#redis = redis;
@@ -143,7 +144,17 @@ export class StoryStore {
     // A repeat also records the index: the first attempt may have stored the update and failed just after.
     await this.#recordInIndex(story, msOf(id!));
     if (code === 0) return { created: false, id: id!, json: updateJson(story, id!, reply[2]!) };
+    for (const listener of this.#appendListeners) listener(story, id!);
     return { created: true, id: id!, json: updateJson(story, id!, json) };
+  }
+
+  /**
+   * Calls `listener` after each update this process appends (not a repeat), synchronously and in order: node-local
+   * work that must start with a story's new entries (webhooks: a story created under a pattern) hooks in here.
+   * Other nodes' appends reach a node through the fan-in instead.
+   */
+  onAppend(listener: (story: string, id: string) => void): void {
+    this.#appendListeners.push(listener);
   }
 
   /** Puts a story at `ms` in the index (ZADD GT: never moves it back); on failure, retries in the background. */

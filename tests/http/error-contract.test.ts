@@ -92,6 +92,7 @@ const coveredElsewhere: Partial<Record<ErrorCode, string>> = {
   rate_limited: 'WebSocket only: tests/live/subscribe-limits.test.ts',
   node_story_limit: 'WebSocket only: tests/live/subscribe-limits.test.ts',
   not_delivering: '/readyz only: tests/live/fan-in.test.ts',
+  url_not_allowed: 'webhook registration: tests/webhooks/webhooks.test.ts (needs WEBHOOK_ALLOW_PRIVATE_NETWORKS off)',
 };
 
 describe('the error contract', () => {
