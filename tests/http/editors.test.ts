@@ -219,3 +219,62 @@ describe('creating and editing stories', () => {
     expect(view.body).toMatchObject({ title: 'Merge', summary: 'S', coverageStartTime: '2022-02-15T06:00:00Z', status: 'ended' });
   });
 });
+
+describe('the public byline', () => {
+  it('stores an author byline and shows it on the page and in JSON-LD, escaped, apart from the audit name', async () => {
+    const story = newStory();
+    await call('POST', '/v1/stories', { key: annaKey, body: { story, title: 'Bylines' } });
+    const author = { name: 'Maria <b>Ivanova</b>', url: 'https://news.example/staff/maria' };
+    const posted = await call('POST', `/v1/stories/${story}/updates`, { key: annaKey, body: statement('Reporting from Kyiv', { author }) });
+    expect(posted.status).toBe(201);
+    expect(posted.body.author).toEqual(author);
+    expect((await call('GET', `/v1/stories/${story}`, { key: null })).body.updates[0].author).toEqual(author);
+
+    const page = await call('GET', `/stories/${story}`, { key: null });
+    expect(page.text).toContain('<p class="byline">By <a class="byline-name" href="https://news.example/staff/maria" rel="author nofollow noopener noreferrer">Maria &lt;b&gt;Ivanova&lt;/b&gt;</a></p>');
+    const jsonLd = JSON.parse(/<script type="application\/ld\+json">([\s\S]*?)<\/script>/.exec(page.text)![1]!);
+    expect(jsonLd.liveBlogUpdate[0].author).toEqual({ '@type': 'Person', name: 'Maria <b>Ivanova</b>', url: 'https://news.example/staff/maria' });
+    expect(page.text).not.toContain('anna');
+  });
+
+  it('refuses an author with unknown fields, an empty name or a non-http link', async () => {
+    const story = newStory();
+    for (const [author, path] of [
+      [{ name: 'A', twitter: '@a' }, 'author'],
+      [{ name: ' ' }, 'author.name'],
+      [{ name: 'A', url: 'javascript:alert(1)' }, 'author.url'],
+    ] as const) {
+      const answer = await call('POST', `/v1/stories/${story}/updates`, { body: statement('x', { author }) });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.issues[0].path).toBe(path);
+    }
+  });
+});
+
+describe('validation messages an editor understands', () => {
+  const t = '2022-02-15T12:00:00+03:00';
+  it.each([
+    ['an empty text', { kind: 'statement', occurredAt: t, text: '' }, 'text', "Write the update's text: it is empty"],
+    ['no text', { kind: 'statement', occurredAt: t }, 'text', "Write the update's text: it is missing"],
+    ['a time without offset', { kind: 'statement', occurredAt: '2022-02-15T12:00:00', text: 'x' }, 'occurredAt', 'Add the UTC offset, e.g. 2022-02-15T12:00:00+03:00'],
+    ['a blank source name', { kind: 'statement', occurredAt: t, text: 'x', source: { name: '  ' } }, 'source.name', "The source's name is empty"],
+    ['a text over the limit', { kind: 'statement', occurredAt: t, text: 'x'.repeat(10_001) }, 'text', "The update's text is 10001 characters; the limit is 10000"],
+    ['an unknown kind', { kind: 'opinion', occurredAt: t, text: 'x' }, 'kind', 'Choose the kind of update: "statement", "reaction" or "correction"'],
+    ['an empty correction note', { kind: 'correction', corrects: '1-0', text: 'x', note: '' }, 'note', 'Write the correction note for readers: it is empty'],
+  ])('says what to do for %s, keeping code and path', async (_name, body, path, message) => {
+    const answer = await call('POST', `/v1/stories/${newStory()}/updates`, { body });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('validation_failed');
+    expect(answer.body.error.issues[0]).toEqual({ path, message });
+    expect(answer.body.error.message).toBe(`the update is invalid: ${path}: ${message}`);
+  });
+
+  it('says what to do for story metadata too', async () => {
+    const answer = await call('POST', '/v1/stories', { body: { story: newStory(), title: ' ', status: 'paused', coverageStartTime: '2022-02-15 12:00' } });
+    expect(answer.body.error.issues).toEqual([
+      { path: 'title', message: "Write the story's title: it is empty" },
+      { path: 'status', message: 'The story\'s status must be "live" or "ended", not "paused"' },
+      { path: 'coverageStartTime', message: 'Write the coverage start time as a date and time with its UTC offset, e.g. 2022-02-15T12:00:00+03:00' },
+    ]);
+  });
+});
