@@ -13,6 +13,7 @@ const EnvSchema = z.object({
   READY_PUBSUB_GRACE_MS: positiveInt(5_000),
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{0,64}$/, 'letters, digits, ":", "_" and "-" only').default('sp:'),
   PUBLISHER_KEYS: z.string().optional(),
+  PUBLISHERS: z.string().optional(),
   STREAM_MAXLEN: positiveInt(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   IDEMPOTENCY_TTL_SECONDS: positiveInt(86_400),
@@ -60,7 +61,10 @@ export interface Config {
   /** How long a pub/sub connection (or a shard's) may be down before /readyz reports the node not ready. */
   readonly readyPubsubGraceMs: number;
   readonly redisKeyPrefix: string;
+  /** Anonymous publisher keys (PUBLISHER_KEYS): their writes are audited with publisher `null`. */
   readonly publisherKeys: readonly string[];
+  /** Named publisher keys (PUBLISHERS): their writes are audited with their name. Names and keys are unique. */
+  readonly publishers: readonly NamedPublisher[];
   /** Set when no PUBLISHER_KEYS were given outside production: a key generated for this run. */
   readonly generatedPublisherKey: string | undefined;
   readonly streamMaxLen: number;
@@ -115,6 +119,12 @@ export interface WebhookConfig {
   readonly idleMs: number;
 }
 
+/** One entry of PUBLISHERS: a name the audit trail records, and its bearer key. */
+export interface NamedPublisher {
+  readonly name: string;
+  readonly key: string;
+}
+
 /** Redis Cluster seeds, and what every node connection needs (credentials and TLS come from the seeds' URLs). */
 export interface RedisClusterConfig {
   readonly nodes: readonly { readonly host: string; readonly port: number }[];
@@ -143,9 +153,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const publisherKeys = (e.PUBLISHER_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
   if (publisherKeys.some((k) => k.length < 8)) throw new ConfigError('PUBLISHER_KEYS: each key must be at least 8 characters');
+  const publishers = parsePublishers(e.PUBLISHERS ?? '', publisherKeys);
   let generatedPublisherKey: string | undefined;
-  if (publisherKeys.length === 0) {
-    if (production) throw new ConfigError('PUBLISHER_KEYS: required when NODE_ENV=production (comma-separated bearer keys)');
+  if (publisherKeys.length === 0 && publishers.length === 0) {
+    if (production) throw new ConfigError('PUBLISHER_KEYS: required when NODE_ENV=production (comma-separated bearer keys), unless PUBLISHERS names keys');
     generatedPublisherKey = `dev-${randomBytes(12).toString('hex')}`;
     publisherKeys.push(generatedPublisherKey);
   }
@@ -182,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readyPubsubGraceMs: e.READY_PUBSUB_GRACE_MS,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     publisherKeys: Object.freeze(publisherKeys),
+    publishers,
     generatedPublisherKey,
     streamMaxLen: e.STREAM_MAXLEN,
     logLevel: e.LOG_LEVEL,
@@ -215,6 +227,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleMs: e.WEBHOOK_IDLE_MS,
     }),
   });
+}
+
+/** A publisher's name as the audit trail records it. */
+const publisherNamePattern = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/**
+ * PUBLISHERS: comma-separated `name:key` pairs. The name is everything before the first colon, so a key may
+ * itself contain colons. Names and keys must be unique, here and against PUBLISHER_KEYS: a key shared by two
+ * entries would make "who wrote this" ambiguous. Errors never quote a key.
+ */
+function parsePublishers(value: string, anonymousKeys: readonly string[]): readonly NamedPublisher[] {
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const names = new Set<string>();
+  const keys = new Set<string>(anonymousKeys);
+  const publishers: NamedPublisher[] = [];
+  entries.forEach((entry, index) => {
+    const colon = entry.indexOf(':');
+    const name = colon < 0 ? entry : entry.slice(0, colon);
+    const key = colon < 0 ? '' : entry.slice(colon + 1).trim();
+    const where = `entry ${index + 1}`;
+    if (colon < 0) throw new ConfigError(`PUBLISHERS: ${where} is not "name:key" (e.g. PUBLISHERS=anna:a-long-secret,desk-bot:another-secret)`);
+    if (!publisherNamePattern.test(name)) {
+      throw new ConfigError(`PUBLISHERS: ${where} has the name ${JSON.stringify(name)}: use 1-64 of a-z, 0-9, ".", "_" and "-", starting with a letter or digit`);
+    }
+    if (key.length < 8) throw new ConfigError(`PUBLISHERS: the key of "${name}" must be at least 8 characters`);
+    if (!/^[\x21-\x7e]+$/.test(key)) throw new ConfigError(`PUBLISHERS: the key of "${name}" must be visible ASCII characters only`);
+    if (names.has(name)) throw new ConfigError(`PUBLISHERS: the name "${name}" is given twice`);
+    if (keys.has(key)) throw new ConfigError(`PUBLISHERS: the key of "${name}" is already used by another publisher (in PUBLISHERS or PUBLISHER_KEYS): give each its own`);
+    names.add(name);
+    keys.add(key);
+    publishers.push(Object.freeze({ name, key }));
+  });
+  return Object.freeze(publishers);
 }
 
 /**

@@ -9,7 +9,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   const options = {
     level,
     base: { service: 'stoppress' },
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'publisherKeys'], censor: '[redacted]' },
+    redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'publisherKeys', 'publishers'], censor: '[redacted]' },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -102,6 +102,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     publicUrl: config.publicUrl,
     logger,
     publisherKeys: config.publisherKeys,
+    publishers: config.publishers,
     allowedOrigins: config.allowedOrigins,
     deliveryProblem: () => {
       const shard = channels.unhealthiest();

@@ -118,6 +118,44 @@ describe('loadConfig', () => {
     expect(config.publisherKeys).toEqual(['given-key-123']);
   });
 
+  it('reads PUBLISHERS as name:key pairs, a key keeping its own colons, alongside anonymous PUBLISHER_KEYS', () => {
+    const config = load({ PUBLISHERS: 'anna:key-of-anna-1, desk-bot:bot:key:with:colons', PUBLISHER_KEYS: 'old:anonymous-key' });
+    expect(config.publishers).toEqual([
+      { name: 'anna', key: 'key-of-anna-1' },
+      { name: 'desk-bot', key: 'bot:key:with:colons' },
+    ]);
+    // A colon in PUBLISHER_KEYS never makes a name: the key stays anonymous, whole.
+    expect(config.publisherKeys).toEqual(['old:anonymous-key']);
+    expect(config.generatedPublisherKey).toBeUndefined();
+  });
+
+  it('accepts PUBLISHERS alone in production, and generates no development key for it', () => {
+    const config = load({ NODE_ENV: 'production', PUBLISHERS: 'anna:key-of-anna-1', ALLOWED_ORIGINS: 'https://news.example.com', PUBLIC_URL: 'https://live.example.com' });
+    expect(config.publisherKeys).toEqual([]);
+    expect(config.publishers).toEqual([{ name: 'anna', key: 'key-of-anna-1' }]);
+    expect(load({ PUBLISHERS: 'anna:key-of-anna-1' }).generatedPublisherKey).toBeUndefined();
+  });
+
+  it.each([
+    ['an entry without a colon', 'anna-key-123', /not "name:key"/],
+    ['a name with capitals', 'Anna:key-of-anna-1', /name "Anna"/],
+    ['a name starting with a dot', '.anna:key-of-anna-1', /name ".anna"/],
+    ['a name over 64 characters', `${'a'.repeat(65)}:key-of-anna-1`, /use 1-64/],
+    ['an empty name', ':key-of-anna-1', /name ""/],
+    ['a key shorter than 8 characters', 'anna:short', /key of "anna" must be at least 8/],
+    ['a name given twice', 'anna:key-of-anna-1,anna:key-of-anna-2', /"anna" is given twice/],
+    ['a key given twice', 'anna:same-key-123,bob:same-key-123', /key of "bob" is already used/],
+  ])('refuses PUBLISHERS with %s, naming PUBLISHERS and never quoting a key', (_name, value, reason) => {
+    const message = refusal({ PUBLISHERS: value }).message;
+    expect(message).toMatch(/^PUBLISHERS: /);
+    expect(message).toMatch(reason);
+    for (const secret of ['key-of-anna', 'same-key-123', 'short']) expect(message).not.toContain(secret);
+  });
+
+  it('refuses a PUBLISHERS key that is also an anonymous PUBLISHER_KEYS key', () => {
+    expect(refusal({ PUBLISHERS: 'anna:shared-key-123', PUBLISHER_KEYS: 'shared-key-123' }).message).toMatch(/^PUBLISHERS: the key of "anna" is already used/);
+  });
+
   it('turns DEMO on by default outside production and off in production', () => {
     expect(load({ NODE_ENV: 'development' }).demo).toBe(true);
     expect(load({ NODE_ENV: 'test' }).demo).toBe(true);

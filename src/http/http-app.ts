@@ -29,6 +29,8 @@ export interface HttpAppOptions {
   publicUrl: string;
   logger: Logger;
   publisherKeys: readonly string[];
+  /** Named publisher keys (PUBLISHERS): writes made with them are audited with the name. */
+  publishers?: readonly { readonly name: string; readonly key: string }[];
   /** Origins allowed to read the API from a browser; `*` for any. */
   allowedOrigins: readonly string[];
   pingRedis: () => Promise<void>;
@@ -101,7 +103,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown, deliveryProblem: options.deliveryProblem });
   await app.register(metricsRoute, { metrics: options.metrics, token: options.metricsToken });
   await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy });
-  await app.register(ingestRoutes, { store: options.store, metrics: options.metrics, authorize: createPublisherAuth(options.publisherKeys) });
+  await app.register(ingestRoutes, { store: options.store, metrics: options.metrics, authorize: createPublisherAuth(options.publisherKeys, options.publishers) });
   await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
   if (options.webhooks) {
     await app.register(webhookRoutes, {

@@ -3,25 +3,31 @@ import { StoppressError } from '../protocol/errors.js';
 import { StoryMetaInput, UpdateInput } from '../protocol/update.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { StoryStore } from '../store/story-store.js';
+import { auditRoutes } from './audit-routes.js';
+import type { PublisherIdentity } from './publisher-auth.js';
+import { storyEditRoutes } from './story-edit-routes.js';
 import { parseOrThrow, parseStoryId } from './validate.js';
 
 export interface IngestRoutesOptions {
   store: StoryStore;
   metrics: ServiceMetrics;
-  /** Throws `unauthorized` unless the Authorization header carries a publisher key. */
-  authorize: (authorization: string | undefined) => void;
+  /** Throws `unauthorized` unless the Authorization header carries a publisher key; answers whose key it is. */
+  authorize: (authorization: string | undefined) => PublisherIdentity;
 }
 
 const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
 
 /** Publisher routes: append an update, set story metadata, check a key. Authentication runs before the body is read. */
 export async function ingestRoutes(app: FastifyInstance, { store, metrics, authorize }: IngestRoutesOptions): Promise<void> {
-  app.addHook('onRequest', async (request) => authorize(request.headers.authorization));
+  app.decorateRequest('publisher', null);
+  app.addHook('onRequest', async (request) => {
+    request.publisher = authorize(request.headers.authorization);
+  });
 
   app.post<{ Params: { story: string } }>('/v1/stories/:story/updates', async (request, reply) => {
     const story = parseStoryId(request.params.story);
     const input = parseOrThrow(UpdateInput, request.body, 'the update');
-    const { created, id, json } = await store.append(story, input, idempotencyKeyOf(request));
+    const { created, id, json } = await store.append(story, input, idempotencyKeyOf(request), request.publisher?.name ?? null);
     if (created) metrics.publishes.inc({ kind: input.kind });
     void reply.header('x-update-id', id);
     return reply.code(created ? 201 : 200).type('application/json; charset=utf-8').send(json);
@@ -33,9 +39,12 @@ export async function ingestRoutes(app: FastifyInstance, { store, metrics, autho
   app.put<{ Params: { story: string } }>('/v1/stories/:story', async (request, reply) => {
     const story = parseStoryId(request.params.story);
     const meta = parseOrThrow(StoryMetaInput, request.body, 'the story metadata');
-    await store.putMeta(story, meta);
+    await store.putMeta(story, meta, request.publisher?.name ?? null);
     return reply.code(200).send({ story, ...meta });
   });
+
+  await app.register(storyEditRoutes, { store });
+  await app.register(auditRoutes, { store });
 }
 
 function idempotencyKeyOf(request: FastifyRequest): string | undefined {

@@ -12,6 +12,8 @@ export const errorCatalogue = {
   not_found: { status: 404, meaning: 'No such story or route.' },
   method_not_allowed: { status: 405, meaning: 'The path exists but not with this method; the `Allow` header lists the methods it answers.' },
   request_timeout: { status: 408, meaning: 'The request (headers or body) was not received in time.' },
+  story_exists: { status: 409, meaning: '`POST /v1/stories` for a story id that exists (it has metadata or updates); `error.story` carries its current metadata. Change it with `PATCH`.' },
+  precondition_failed: { status: 412, meaning: '`PATCH /v1/stories/:story` with an `If-Match` whose metadata version is not the current one: someone changed the story since; `error.story` carries its current metadata. Reload and retry.' },
   target_not_found: { status: 422, meaning: '`corrects` or `inReplyTo` names an update that is not in this story (or was trimmed).' },
   url_not_allowed: { status: 422, meaning: 'A webhook URL whose host is, or resolves to, a loopback, private, link-local, unique-local, multicast or unspecified address (or does not resolve). Allowed only with `WEBHOOK_ALLOW_PRIVATE_NETWORKS=on`.' },
   target_is_correction: { status: 422, meaning: '`corrects` names a correction: correct the original update instead.' },
@@ -43,17 +45,20 @@ export class StoppressError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly issues: ErrorIssue[] | undefined;
+  /** Extra members of the error body (e.g. `story` for `story_exists`), after `code`, `message` and `issues`. */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, issues?: ErrorIssue[]) {
+  constructor(code: ErrorCode, message: string, issues?: ErrorIssue[], details?: Record<string, unknown>) {
     super(message);
     this.name = 'StoppressError';
     this.code = code;
     this.status = errorCatalogue[code].status;
     this.issues = issues;
+    this.details = details;
   }
 
-  toBody(): { error: { code: ErrorCode; message: string; issues?: ErrorIssue[] } } {
-    return { error: { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}) } };
+  toBody(): { error: { code: ErrorCode; message: string; issues?: ErrorIssue[] } & Record<string, unknown> } {
+    return { error: { code: this.code, message: this.message, ...(this.issues ? { issues: this.issues } : {}), ...this.details } };
   }
 }
 

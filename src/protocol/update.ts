@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { storyIdPattern, updateIdProblem } from './ids.js';
+import { plainChoice, plainDateTime, plainHttpUrl, plainText } from './plain-messages.js';
 
 export { compareUpdateIds, isUpdateId, maxUpdateId, publishedAtOf, storyIdPattern, updateIdPattern, updateIdProblem } from './ids.js';
 
@@ -21,22 +22,34 @@ export const IsoDateTime = z.iso.datetime({ offset: true });
 
 /** Who said it. */
 export const Source = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  role: z.string().trim().min(1).max(200).optional(),
-  org: z.string().trim().min(1).max(200).optional(),
-  url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+  name: plainText({ label: "the source's name", max: 200, trim: true, missing: "Give the source's name (or leave the source out)" }),
+  role: plainText({ label: "the source's role", max: 200, trim: true, empty: "The source's role is empty: fill it in or leave it out" }).optional(),
+  org: plainText({ label: "the source's organisation", max: 200, trim: true, empty: "The source's organisation is empty: fill it in or leave it out" }).optional(),
+  url: plainHttpUrl("the source's link").optional(),
 });
 export type Source = z.infer<typeof Source>;
 
-const Text = z.string().min(1).max(10_000);
+/**
+ * The public byline of an update: who wrote it, shown to readers (page, embed, JSON-LD `author`). Separate from
+ * the audit trail's publisher name, which readers never see.
+ */
+export const Author = z.strictObject({
+  name: plainText({ label: "the author's name", max: 200, trim: true, missing: "Give the author's name (or leave the author out)" }),
+  url: plainHttpUrl("the author's link").optional(),
+});
+export type Author = z.infer<typeof Author>;
+
+const Text = plainText({ label: "the update's text", max: 10_000, empty: "Write the update's text: it is empty", missing: "Write the update's text: it is missing" });
+const OccurredAt = plainDateTime('the time it happened (occurredAt)');
 /** BCP 47 language tag, e.g. `en`, `uk`, `pt-BR`. */
-const Lang = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'a BCP 47 language tag such as "en" or "pt-BR"');
-const Note = z.string().trim().min(1).max(2000);
+const Lang = z.string({ error: 'Give the language as text, e.g. "en" or "pt-BR"' }).regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'Give the language as a BCP 47 tag such as "en" or "pt-BR"');
+const Note = plainText({ label: 'the correction note', max: 2000, trim: true, empty: 'Write the correction note for readers: it is empty', missing: 'Write the correction note for readers: it is missing' });
 
 const StatementInput = z.strictObject({
   kind: z.literal('statement'),
-  occurredAt: IsoDateTime,
+  occurredAt: OccurredAt,
   source: Source.optional(),
+  author: Author.optional(),
   text: Text,
   lang: Lang.optional(),
   key: z.boolean().optional(),
@@ -52,8 +65,9 @@ const CorrectionInput = z
   .strictObject({
     kind: z.literal('correction'),
     corrects: UpdateId,
-    occurredAt: IsoDateTime.optional(),
+    occurredAt: OccurredAt.optional(),
     source: Source.optional(),
+    author: Author.optional(),
     text: Text.optional(),
     note: Note,
     retract: z.literal(true).optional(),
@@ -69,7 +83,9 @@ const CorrectionInput = z
   });
 
 /** What a publisher POSTs to `/v1/stories/:story/updates`. Unknown fields are rejected. */
-export const UpdateInput = z.discriminatedUnion('kind', [StatementInput, ReactionInput, CorrectionInput]);
+export const UpdateInput = z.discriminatedUnion('kind', [StatementInput, ReactionInput, CorrectionInput], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'Choose the kind of update: "statement", "reaction" or "correction"' : undefined),
+});
 export type UpdateInput = z.infer<typeof UpdateInput>;
 
 /** An update as stored and served: the input plus `id`, `story`, `publishedAt` (and `occurredAt` always set). */
@@ -80,6 +96,7 @@ export const Update = z.object({
   occurredAt: IsoDateTime,
   publishedAt: z.iso.datetime(),
   source: Source.optional(),
+  author: Author.optional(),
   text: z.string().optional(),
   lang: z.string().optional(),
   key: z.boolean().optional(),
@@ -115,15 +132,15 @@ export type StoryStatus = z.infer<typeof StoryStatus>;
 /** What a publisher PUTs to `/v1/stories/:story`. */
 export const StoryMetaInput = z
   .strictObject({
-    title: z.string().trim().min(1).max(300),
-    summary: z.string().trim().min(1).max(3000).optional(),
-    status: StoryStatus,
-    coverageStartTime: IsoDateTime.optional(),
-    coverageEndTime: IsoDateTime.optional(),
+    title: plainText({ label: "the story's title", max: 300, trim: true, empty: "Write the story's title: it is empty", missing: "Write the story's title: it is missing" }),
+    summary: plainText({ label: "the story's summary", max: 3000, trim: true, empty: "The story's summary is empty: write one or leave it out" }).optional(),
+    status: plainChoice("the story's status", ['live', 'ended']),
+    coverageStartTime: plainDateTime('the coverage start time').optional(),
+    coverageEndTime: plainDateTime('the coverage end time').optional(),
   })
   .refine((m) => !m.coverageStartTime || !m.coverageEndTime || Date.parse(m.coverageStartTime) <= Date.parse(m.coverageEndTime), {
     path: ['coverageEndTime'],
-    message: 'coverageEndTime is before coverageStartTime',
+    message: 'The coverage ends before it starts: make the end time later than the start time',
   });
 export type StoryMetaInput = z.infer<typeof StoryMetaInput>;
 

@@ -8,6 +8,11 @@ export interface StoryKeys {
   readonly updates: string;
   /** Hash: story metadata (title, summary, status, coverage times) plus `lastId`, `count` and `version` (metadata writes). */
   readonly meta: string;
+  /**
+   * The story's audit stream: one entry per write (update, correction, metadata change), field `d` (the record's
+   * JSON without id and time). Never trimmed, never served to readers.
+   */
+  readonly audit: string;
   /** String per idempotency key, `<id> <update JSON>`, expiring after IDEMPOTENCY_TTL_SECONDS. */
   idempotency(key: string): string;
   /**
@@ -23,6 +28,7 @@ export function storyKeys(prefix: string, story: string): StoryKeys {
   return {
     updates: `${base}:updates`,
     meta: `${base}:meta`,
+    audit: `${base}:audit`,
     idempotency: (key) => `${base}:idem:${key}`,
     channel: `${base}:live`,
   };

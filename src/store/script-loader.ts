@@ -3,7 +3,8 @@ import type { RedisClient } from './redis-client.js';
 
 /** The Lua scripts, one file each under `./scripts/`, registered with ioredis `defineCommand` (EVALSHA, EVAL on NOSCRIPT). */
 const scriptFiles = {
-  appendUpdate: { file: 'append-update.lua', numberOfKeys: 4 },
+  appendUpdate: { file: 'append-update.lua', numberOfKeys: 5 },
+  writeMeta: { file: 'write-meta.lua', numberOfKeys: 3 },
   streamBounds: { file: 'stream-bounds.lua', numberOfKeys: 1 },
   webhookRead: { file: 'webhook-read.lua', numberOfKeys: 3 },
   webhookAdvance: { file: 'webhook-advance.lua', numberOfKeys: 2 },

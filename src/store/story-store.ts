@@ -11,6 +11,8 @@ import {
 } from '../protocol/update.js';
 import { foldCorrections, foldMore } from './fold.js';
 import { compareUpdateIds } from '../protocol/ids.js';
+import type { AuditPage } from '../protocol/audit.js';
+import { auditRecordOf, auditRecordOpening } from './audit-records.js';
 import { storyIndexKey, storyKeys } from './keys.js';
 import { loadScripts, type ScriptName, type ScriptRunner } from './script-loader.js';
 import type { RedisClient } from './redis-client.js';
@@ -109,14 +111,18 @@ export class StoryStore {
    * Cluster slot): when that step fails the update is stored all the same, so the result is still the stored
    * update (an error would invite a duplicate) and the index is repaired in the background.
    */
-  async append(story: string, input: UpdateInput, idempotencyKey?: string): Promise<AppendResult> {
+  async append(story: string, input: UpdateInput, idempotencyKey?: string, publisher: string | null = null): Promise<AppendResult> {
     const keys = storyKeys(this.#options.keyPrefix, story);
+    const audit =
+      input.kind === 'correction'
+        ? auditRecordOpening(publisher, input.retract ? 'retract' : 'correct', { target: input.corrects })
+        : auditRecordOpening(publisher, 'publish');
     const stored = { ...input, occurredAt: input.occurredAt ?? new Date().toISOString() };
     const json = JSON.stringify(stored);
     const target = input.kind === 'correction' ? input.corrects : input.kind === 'reaction' ? (input.inReplyTo ?? '') : '';
     const reply = (await guardRedis(() =>
       this.#scripts.appendUpdate(
-        [keys.updates, keys.meta, keys.idempotency(idempotencyKey ?? ''), keys.channel],
+        [keys.updates, keys.meta, keys.idempotency(idempotencyKey ?? ''), keys.channel, keys.audit],
         [
           this.#options.streamMaxLen,
           this.#options.idempotencyTtlSeconds,
@@ -125,6 +131,7 @@ export class StoryStore {
           input.kind === 'correction' ? '1' : '0',
           input.kind,
           json,
+          audit,
         ],
       ),
     )) as [number, string?, string?];
@@ -322,21 +329,98 @@ export class StoryStore {
   }
 
   /**
-   * Replaces a story's metadata (fields left out are removed), increments its `version` in the same MULTI (so a
-   * reader that sees the new fields sees the new version), and moves it to the top of the index.
+   * Replaces a story's metadata (fields left out are removed) and records who did it, in one script call that
+   * also increments its `version` (so a reader that sees the new fields sees the new version), then moves the
+   * story to the top of the index.
    */
-  async putMeta(story: string, meta: StoryMetaInput): Promise<void> {
-    const keys = storyKeys(this.#options.keyPrefix, story);
+  async putMeta(story: string, meta: StoryMetaInput, publisher: string | null = null): Promise<void> {
+    const present = metaFields.flatMap((f) => (meta[f] === undefined ? [] : [[f, meta[f]] as [string, string]]));
     const absent = metaFields.filter((f) => meta[f] === undefined);
-    const present = metaFields.flatMap((f) => (meta[f] === undefined ? [] : [f, meta[f]]));
-    await guardRedis(async () => {
-      const multi = this.#redis.multi();
-      if (absent.length > 0) multi.hdel(keys.meta, ...absent);
-      multi.hset(keys.meta, ...present);
-      multi.hincrby(keys.meta, 'version', 1);
-      await multi.exec();
-    });
+    await this.#writeMeta(story, 'replace', '', auditRecordOpening(publisher, 'replace'), present, absent);
     await this.#recordInIndex(story, Date.now());
+  }
+
+  /**
+   * Creates a story's metadata unless the story exists (its meta hash or its stream): then nothing is written and
+   * the existing metadata is answered. The check, the write and the audit record are one script call.
+   */
+  async createStory(story: string, meta: StoryMetaInput, publisher: string | null = null): Promise<{ created: true; version: number } | { created: false; existing: StoryMeta }> {
+    const present = metaFields.flatMap((f) => (meta[f] === undefined ? [] : [[f, meta[f]] as [string, string]]));
+    const reply = await this.#writeMeta(story, 'create', '', auditRecordOpening(publisher, 'create'), present, []);
+    if (reply[0] === -1) {
+      const flat = reply.slice(1) as string[];
+      const hash: Record<string, string> = {};
+      for (let i = 0; i < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+      return { created: false, existing: pickMeta(hash) };
+    }
+    await this.#recordInIndex(story, Date.now());
+    return { created: true, version: Number(reply[1]) };
+  }
+
+  /**
+   * Changes only the fields named (`null` removes an optional one). `check` sees the merged metadata before it is
+   * written and throws to refuse it. With `ifVersion`, the write happens only while the metadata version is still
+   * that one (`precondition_failed` otherwise); without it, a version that moves between the read and the write
+   * (a concurrent metadata write) makes it read and merge again. The version check, the write and the audit
+   * record are one script call: of concurrent patches based on one version, exactly one is written.
+   * Throws `not_found` when the story does not exist.
+   */
+  async patchMeta(
+    story: string,
+    changes: Partial<Record<MetaField, string | null>>,
+    options: { publisher?: string | null; ifVersion?: number; check?: (merged: StoryMeta) => void } = {},
+  ): Promise<{ meta: StoryMeta; version: number }> {
+    for (let attempt = 0; ; attempt += 1) {
+      const current = await this.readMeta(story);
+      if (!current.exists) throw new StoppressError('not_found', `story "${story}" does not exist: create it with POST /v1/stories`);
+      if (options.ifVersion !== undefined && options.ifVersion !== current.version) throw staleMeta(story, current.meta);
+      const merged: Record<string, string> = { ...current.meta };
+      for (const f of metaFields) {
+        const value = changes[f];
+        if (value === null) delete merged[f];
+        else if (value !== undefined) merged[f] = value;
+      }
+      options.check?.(merged as StoryMeta);
+      const present = metaFields.flatMap((f) => (typeof changes[f] === 'string' ? [[f, changes[f]] as [string, string]] : []));
+      const absent = metaFields.filter((f) => changes[f] === null);
+      const reply = await this.#writeMeta(story, 'patch', String(current.version), auditRecordOpening(options.publisher ?? null, 'edit'), present, absent);
+      if (reply[0] === -2) throw new StoppressError('not_found', `story "${story}" does not exist: create it with POST /v1/stories`);
+      if (reply[0] === -3) {
+        if (options.ifVersion !== undefined || attempt >= 4) throw staleMeta(story, (await this.readMeta(story)).meta);
+        continue;
+      }
+      await this.#recordInIndex(story, Date.now());
+      return { meta: merged as StoryMeta, version: Number(reply[1]) };
+    }
+  }
+
+  /** A story's metadata fields and version, and whether the story exists (meta hash or stream), in one MULTI. */
+  async readMeta(story: string): Promise<{ exists: boolean; meta: StoryMeta; version: number }> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const [hash, streamExists] = await guardRedis(async () => {
+      const replies = await this.#redis.multi().hgetall(keys.meta).exists(keys.updates).exec();
+      if (!replies) throw new Error('MULTI aborted');
+      for (const [error] of replies) if (error) throw error;
+      return [replies[0]![1] as Record<string, string>, replies[1]![1] as number] as const;
+    });
+    return { exists: Object.keys(hash).length > 0 || streamExists === 1, meta: pickMeta(hash), version: Number(hash.version ?? 0) };
+  }
+
+  /** Audit records after `after` (exclusive; from the first when undefined), oldest first, at most `limit`. */
+  async readAudit(story: string, after: string | undefined, limit: number): Promise<AuditPage> {
+    if (after === maxUpdateId) return { records: [], nextAfter: after };
+    const key = storyKeys(this.#options.keyPrefix, story).audit;
+    const reply = await guardRedis(() => this.#redis.xrange(key, rangeStart(after), '+', 'COUNT', limit));
+    const records = reply.map(([id, fields]) => auditRecordOf(id, fields));
+    return { records, nextAfter: records.at(-1)?.id ?? after ?? null };
+  }
+
+  /** Runs write-meta.lua (see its header for the modes and replies). */
+  async #writeMeta(story: string, mode: 'create' | 'patch' | 'replace', expectedVersion: string, audit: string, present: [string, string][], absent: readonly string[]): Promise<(number | string)[]> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    return (await guardRedis(() =>
+      this.#scripts.writeMeta([keys.meta, keys.updates, keys.audit], [mode, expectedVersion, audit, present.length, ...present.flat(), ...absent]),
+    )) as (number | string)[];
   }
 
   /** Stories, most recently updated first. Reads the index, never scans keys. */
@@ -365,7 +449,7 @@ export class StoryStore {
   async deleteStory(story: string): Promise<void> {
     const keys = storyKeys(this.#options.keyPrefix, story);
     await guardRedis(async () => {
-      await this.#redis.del(keys.updates, keys.meta);
+      await this.#redis.del(keys.updates, keys.meta, keys.audit);
       await this.#redis.zrem(storyIndexKey(this.#options.keyPrefix), story);
     });
   }
@@ -406,6 +490,17 @@ function parseUpdate(story: string, entry: StoredEntry): Update {
 
 function msOf(id: string): number {
   return Number(id.slice(0, id.indexOf('-')));
+}
+
+/** A metadata field's name; the list is `metaFields`, the one place a new field is added. */
+export type MetaField = (typeof metaFields)[number];
+/** The metadata fields a story has set. */
+export type StoryMeta = Partial<Pick<StoryView, MetaField>>;
+export { metaFields };
+
+/** `precondition_failed`, carrying the story's current metadata. */
+function staleMeta(story: string, meta: StoryMeta): StoppressError {
+  return new StoppressError('precondition_failed', `someone else changed story "${story}" since you loaded it: reload it and make your change again`, undefined, { story: { story, ...meta } });
 }
 
 function pickMeta(meta: Record<string, string>): Partial<Pick<StoryView, (typeof metaFields)[number]>> {

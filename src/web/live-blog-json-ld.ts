@@ -22,7 +22,12 @@ export function liveBlogJsonLd(view: StoryView, pageUrl: string): Record<string,
       articleBody: u.text ?? '',
       datePublished: u.publishedAt,
       ...(modified ? { dateModified: modified } : {}),
-      ...(u.source ? { author: { '@type': 'Person', name: u.source.name, ...(u.source.org ? { affiliation: { '@type': 'Organization', name: u.source.org } } : {}) } } : {}),
+      // The byline is the posting's author; without one, the source stands in as before.
+      ...(u.author
+        ? { author: { '@type': 'Person', name: u.author.name, ...(u.author.url ? { url: u.author.url } : {}) } }
+        : u.source
+          ? { author: { '@type': 'Person', name: u.source.name, ...(u.source.org ? { affiliation: { '@type': 'Organization', name: u.source.org } } : {}) } }
+          : {}),
       ...(u.lang ? { inLanguage: u.lang } : {}),
     };
   });

@@ -166,8 +166,8 @@ export function deskPage(): string {
     field('story-title', 'Title', input('story-title', 'title', 'required autocomplete="off"')) +
     field('story-summary', 'Summary', '<textarea id="story-summary" name="summary" rows="3" aria-describedby="story-summary-error"></textarea>') +
     field('story-status', 'Status', '<select id="story-status" name="status" aria-describedby="story-status-error"><option value="live">Live</option><option value="ended">Ended</option></select>') +
-    '<p class="form-error" id="story-form-error" role="alert"></p>' +
-    '<button type="submit" class="primary">Save story</button>' +
+    '<p class="form-error" id="story-form-error" role="alert" tabindex="-1"></p>' +
+    '<button type="submit" class="primary">Create story</button>' +
     '</form></details>';
 
   const publishForm =
@@ -210,7 +210,17 @@ export function deskPage(): string {
     '</nav>' +
     '<main class="story-pane" id="story-pane" aria-labelledby="story-heading">' +
     '<header class="story-pane-head"><h1 id="story-heading">Pick or create a story</h1><a id="story-link" class="story-link" hidden>Reader page</a>' +
-    '<button type="button" class="small" id="coverage-toggle" hidden>End coverage</button><p class="form-error" id="coverage-error" role="alert"></p></header>' +
+    '<button type="button" class="small" id="edit-story-toggle" hidden>Edit story</button>' +
+    '<button type="button" class="small" id="coverage-toggle" hidden>End coverage</button><p class="form-error" id="coverage-error" role="alert"></p>' +
+    '<div class="coverage-confirm" id="coverage-confirm" role="group" aria-labelledby="coverage-confirm-text" hidden>' +
+    '<p id="coverage-confirm-text">End coverage now? Every reader\'s page will show the story as ended.</p>' +
+    '<button type="button" class="primary small" id="coverage-confirm-yes">Yes, end coverage</button> <button type="button" class="small" id="coverage-confirm-no">Cancel</button></div>' +
+    '<form id="edit-form" class="edit-form" novalidate aria-label="Edit story" hidden>' +
+    field('e-title', 'Title', input('e-title', 'title', 'required autocomplete="off"')) +
+    field('e-summary', 'Summary', '<textarea id="e-summary" name="summary" rows="3" aria-describedby="e-summary-error"></textarea>', 'Leave it empty to remove the summary.') +
+    '<p class="form-error" id="edit-form-error" role="alert" tabindex="-1"></p>' +
+    '<button type="submit" class="primary" id="edit-save">Save changes</button> <button type="button" id="edit-cancel">Cancel</button>' +
+    '</form></header>' +
     '<div id="story-work" class="story-work" hidden>' +
     publishForm +
     '<section class="desk-feed-section" aria-labelledby="desk-feed-title"><h2 id="desk-feed-title">Updates</h2><div class="feed desk-feed" id="desk-feed"></div></section>' +

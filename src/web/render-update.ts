@@ -1,4 +1,4 @@
-import type { Source, ViewUpdate } from '../protocol/update.js';
+import type { Author, Source, ViewUpdate } from '../protocol/update.js';
 import type { CorrectableUpdate } from '../protocol/corrections.js';
 import { escapeHtml, safeHttpUrl } from './escape.js';
 
@@ -41,6 +41,15 @@ export function sourceHtml(source: Source): string {
     : `<span class="source-name">${escapeHtml(source.name)}</span>`;
   const detail = [source.role, source.org].filter((part): part is string => typeof part === 'string' && part.length > 0);
   return detail.length === 0 ? name : `${name}<span class="source-detail">, ${detail.map(escapeHtml).join(', ')}</span>`;
+}
+
+/** The public byline: "By <name>", linked (rel="author") when the author has an http(s) URL. */
+export function bylineHtml(author: Author): string {
+  const href = safeHttpUrl(author.url);
+  const name = href
+    ? `<a class="byline-name" href="${escapeHtml(href)}" rel="author nofollow noopener noreferrer">${escapeHtml(author.name)}</a>`
+    : `<span class="byline-name">${escapeHtml(author.name)}</span>`;
+  return `<p class="byline">By ${name}</p>`;
 }
 
 /** Paragraphs of newsroom text: blank lines split paragraphs, single newlines become line breaks. */
@@ -116,6 +125,7 @@ export function updateHtml(update: ViewUpdate, options: UpdateHtmlOptions = {}):
     `<article class="update" id="u-${id}" data-id="${id}" data-kind="${escapeHtml(update.kind)}"${update.key ? ' data-key=""' : ''} tabindex="-1">` +
     `<header class="update-head">${flags}<a class="permalink" href="${escapeHtml(options.permalinkBase ?? '')}#u-${id}">${timeHtml(update.publishedAt, 'relative')}</a>${options.actionsHtml?.(update) ?? ''}</header>` +
     source +
+    (update.author ? bylineHtml(update.author) : '') +
     updateContentHtml(update) +
     reactions +
     '</article>'

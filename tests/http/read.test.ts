@@ -274,7 +274,7 @@ describe('PUT /v1/stories/:story', () => {
     ['an unknown status', { ...meta, status: 'paused' }, /status/],
     ['an unknown field', { ...meta, author: 'desk' }, /unknown field: author/],
     ['no title', { status: 'live' }, /title/],
-    ['an end before the start', { ...meta, coverageStartTime: '2022-02-15T12:00:00Z', coverageEndTime: '2022-02-15T11:00:00Z' }, /coverageEndTime is before coverageStartTime/],
+    ['an end before the start', { ...meta, coverageStartTime: '2022-02-15T12:00:00Z', coverageEndTime: '2022-02-15T11:00:00Z' }, /The coverage ends before it starts/],
     ['a coverage time without offset', { ...meta, coverageStartTime: '2022-02-15T12:00:00' }, /coverageStartTime/],
   ])('answers 400 validation_failed for %s and keeps the metadata', async (_what, body, message) => {
     const story = newStory();

@@ -3,6 +3,9 @@
  * DeskApiError carrying the API's `issues` so forms can put each message next to its field.
  */
 
+/** The `error` object of a failed call, as sent (e.g. `story` of `story_exists` and `precondition_failed`). */
+export type ErrorDetails = Record<string, unknown>;
+
 export interface FieldIssue {
   path: string;
   message: string;
@@ -14,35 +17,41 @@ export class DeskApiError extends Error {
   readonly code: string;
   readonly issues: FieldIssue[];
   readonly network: boolean;
+  readonly details: ErrorDetails;
 
-  constructor(status: number, code: string, message: string, issues: FieldIssue[] = []) {
+  constructor(status: number, code: string, message: string, issues: FieldIssue[] = [], details: ErrorDetails = {}) {
     super(message);
     this.name = 'DeskApiError';
     this.status = status;
     this.code = code;
     this.issues = issues;
     this.network = status === 0;
+    this.details = details;
   }
 }
 
 export interface ApiAnswer<T> {
   status: number;
   body: T;
+  /** The answer's ETag, or null. */
+  etag: string | null;
 }
 
 /** Calls the API; resolves on 2xx, rejects with DeskApiError otherwise. */
 export async function callApi<T>(
-  method: 'GET' | 'POST' | 'PUT',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH',
   path: string,
-  options: { key?: string; body?: unknown; idempotencyKey?: string } = {},
+  options: { key?: string; body?: unknown; idempotencyKey?: string; ifMatch?: string } = {},
 ): Promise<ApiAnswer<T>> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+  if (options.ifMatch) headers['if-match'] = options.ifMatch;
   let response: Response;
   try {
-    response = await fetch(path, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
+    // `no-cache`: always revalidate, so the ETag read (the If-Match of a later edit) is the current one.
+    response = await fetch(path, { method, headers, cache: 'no-cache', ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
   } catch {
     throw new DeskApiError(0, 'network', 'No answer from the service (network error). Publishing again is safe: it will not duplicate.');
   }
@@ -53,7 +62,7 @@ export async function callApi<T>(
   } catch {
     body = null;
   }
-  if (response.ok) return { status: response.status, body: body as T };
+  if (response.ok) return { status: response.status, body: body as T, etag: response.headers.get('etag') };
   const error = (body as { error?: { code?: unknown; message?: unknown; issues?: unknown } } | null)?.error;
   const issues = Array.isArray(error?.issues)
     ? (error.issues as unknown[]).filter((i): i is FieldIssue => typeof (i as FieldIssue)?.path === 'string' && typeof (i as FieldIssue)?.message === 'string')
@@ -63,6 +72,7 @@ export async function callApi<T>(
     typeof error?.code === 'string' ? error.code : 'http_error',
     typeof error?.message === 'string' ? error.message : `The service answered ${response.status}.`,
     issues,
+    typeof error === 'object' && error !== null ? (error as ErrorDetails) : {},
   );
 }
 

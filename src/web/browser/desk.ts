@@ -15,6 +15,8 @@ import { compareUpdateIds } from '../../protocol/ids.js';
 import { callApi, DeskApiError, Submission } from './desk-api.js';
 import { elementFromHtml, required, setBadge } from './dom.js';
 import { FormErrors, isoWithOffset, localInputToIso, toLocalInputValue } from './form-errors.js';
+import { auditLineHtml, loadUpdateAudit, type UpdateAudit } from './desk-audit.js';
+import { storyPanel, type StoryMeta } from './desk-story-panel.js';
 import { keepTimesCurrent, refreshTimes } from './times.js';
 
 const keyStorageName = 'stoppress.publisherKey';
@@ -39,11 +41,8 @@ const ui = {
   keyInput: required<HTMLInputElement>('key-input'),
   desk: required('desk'),
   storyList: required('story-list'),
-  newStory: required<HTMLDetailsElement>('new-story'),
-  storyForm: required<HTMLFormElement>('story-form'),
   storyHeading: required('story-heading'),
   storyLink: required<HTMLAnchorElement>('story-link'),
-  coverageToggle: required<HTMLButtonElement>('coverage-toggle'),
   coverageError: required('coverage-error'),
   storyWork: required('story-work'),
   publishForm: required<HTMLFormElement>('publish-form'),
@@ -65,7 +64,6 @@ const ui = {
 };
 
 const keyErrors = new FormErrors(ui.keyForm, { key: 'key-input' }, required('key-input-error'));
-const storyErrors = new FormErrors(ui.storyForm, { story: 'story-id', title: 'story-title', summary: 'story-summary', status: 'story-status' }, required('story-form-error'));
 const publishErrors = new FormErrors(
   ui.publishForm,
   { text: 'f-text', 'source.name': 'f-source-name', source: 'f-source-name', 'source.role': 'f-source-role', 'source.org': 'f-source-org', occurredAt: 'f-occurredAt', inReplyTo: 'f-inReplyTo' },
@@ -177,6 +175,7 @@ function onLiveUpdate(story: string, update: Update): void {
   }
   fold(update);
   renderFeed();
+  scheduleAuditRefresh(story);
 }
 
 function markUnread(story: string, count: number): void {
@@ -213,13 +212,19 @@ async function select(story: string): Promise<void> {
   ui.storyLink.hidden = false;
   ui.storyWork.hidden = false;
   selectedMeta = undefined;
-  ui.coverageToggle.hidden = true;
+  selectedEtag = null;
+  updateAudit = new Map();
+  panel.render();
   ui.coverageError.textContent = '';
   ui.feed.replaceChildren(elementFromHtml('<p class="feed-empty">Loading…</p>'));
   renderStoryList();
   try {
-    const { body } = await callApi<StoryView>('GET', `/v1/stories/${encodeURIComponent(story)}`);
-    if (selected === story) showView(body);
+    const { body, etag } = await callApi<StoryView>('GET', `/v1/stories/${encodeURIComponent(story)}`);
+    if (selected === story) {
+      selectedEtag = etag;
+      showView(body);
+      void refreshAudit(story);
+    }
   } catch (error) {
     if (selected !== story) return;
     if (error instanceof DeskApiError && error.status === 404) showView({ story, lastId: null, updates: [] });
@@ -229,7 +234,7 @@ async function select(story: string): Promise<void> {
 
 function showView(view: StoryView): void {
   selectedMeta = view;
-  renderCoverageToggle();
+  panel.render();
   updates = new Map(view.updates.map((u) => [u.id, u]));
   for (const update of arrivedWhileLoading) fold(update);
   arrivedWhileLoading = [];
@@ -243,7 +248,8 @@ const actionsHtml = (update: ViewUpdate): string => {
     '<span class="update-actions">' +
     `<button type="button" class="small" data-action="correct" data-id="${id}">Correct<span class="visually-hidden"> this update</span></button>` +
     `<button type="button" class="small" data-action="reply" data-id="${id}">Reply<span class="visually-hidden"> to this update</span></button>` +
-    '</span>'
+    '</span>' +
+    auditLineHtml(updateAudit.get(update.id))
   );
 };
 
@@ -360,6 +366,7 @@ async function publish(): Promise<void> {
     if (selected === story) {
       fold(answer.body);
       renderFeed();
+      scheduleAuditRefresh(story);
     }
     if (answer.status === 200) {
       ui.publishOk.textContent = 'An earlier attempt of this form had already been published; it was not published twice. Your edits, if any, were not sent: publish again to send them.';
@@ -417,6 +424,7 @@ async function publishCorrection(): Promise<void> {
     if (selected === story) {
       fold(answer.body);
       renderFeed();
+      scheduleAuditRefresh(story);
     }
     ui.dialog.close();
     ui.publishOk.textContent = answer.status === 200 ? 'That correction had already been published.' : 'Correction published.';
@@ -427,73 +435,57 @@ async function publishCorrection(): Promise<void> {
   }
 }
 
-/** The selected story's metadata as last loaded: "End coverage" re-sends it, since PUT replaces the metadata. */
-let selectedMeta: Pick<StoryView, 'story' | 'title' | 'summary' | 'status' | 'coverageStartTime' | 'coverageEndTime'> | undefined;
+/** The selected story's metadata as last loaded, and the ETag it was read at (the If-Match of its edits). */
+let selectedMeta: StoryMeta | undefined;
+let selectedEtag: string | null = null;
+/** Who published and corrected each update of the selected story (from its audit trail). */
+let updateAudit = new Map<string, UpdateAudit>();
+let auditTimer: ReturnType<typeof setTimeout> | undefined;
 
-function renderCoverageToggle(): void {
-  ui.coverageToggle.hidden = selectedMeta === undefined;
-  ui.coverageToggle.textContent = selectedMeta?.status === 'ended' ? 'Reopen coverage' : 'End coverage';
-}
-
-ui.coverageToggle.addEventListener('click', () => void toggleCoverage());
-
-/** Ends the selected story's coverage (status ended, coverageEndTime now), or reopens it. */
-async function toggleCoverage(): Promise<void> {
-  const meta = selectedMeta;
-  if (!meta) return;
-  const ending = meta.status !== 'ended';
-  const body = {
-    title: meta.title ?? ui.storyHeading.textContent ?? meta.story,
-    ...(meta.summary ? { summary: meta.summary } : {}),
-    status: ending ? 'ended' : 'live',
-    ...(meta.coverageStartTime ? { coverageStartTime: meta.coverageStartTime } : {}),
-    ...(ending ? { coverageEndTime: new Date().toISOString() } : {}),
-  };
-  ui.coverageToggle.disabled = true;
-  ui.coverageError.textContent = '';
+/** Reloads the selected story's audit trail and redraws the "published by" lines. */
+async function refreshAudit(story: string): Promise<void> {
   try {
-    await callApi('PUT', `/v1/stories/${encodeURIComponent(meta.story)}`, { key: publisherKey, body });
-  } catch (error) {
-    ui.coverageError.textContent = error instanceof Error ? error.message : 'Could not change the coverage status.';
-    return;
-  } finally {
-    ui.coverageToggle.disabled = false;
+    const audit = await loadUpdateAudit(story, publisherKey);
+    if (selected !== story) return;
+    updateAudit = audit;
+    renderFeed();
+  } catch {
+    // The lines stay as they were; the next publish or story change reloads them.
   }
-  const { coverageEndTime: _previousEnd, ...rest } = meta;
-  selectedMeta = { ...rest, ...body, status: body.status === 'ended' ? 'ended' : 'live' };
-  const entry = stories.get(meta.story);
-  if (entry) entry.summary = { ...entry.summary, status: selectedMeta.status ?? null };
-  renderCoverageToggle();
-  renderStoryList();
 }
 
-ui.storyForm.addEventListener('submit', (event) => {
-  event.preventDefault();
-  void saveStory();
+/** A write just landed (here or elsewhere): reload the audit once things settle. */
+function scheduleAuditRefresh(story: string): void {
+  clearTimeout(auditTimer);
+  auditTimer = setTimeout(() => void refreshAudit(story), 250);
+}
+
+const panel = storyPanel({
+  key: () => publisherKey,
+  current: () => (selectedMeta ? { meta: selectedMeta, etag: selectedEtag } : undefined),
+  changed: (meta, etag) => {
+    selectedMeta = meta;
+    selectedEtag = etag;
+    if (meta.title) ui.storyHeading.textContent = meta.title;
+    const entry = stories.get(meta.story);
+    if (entry) entry.summary = { ...entry.summary, title: meta.title ?? entry.summary.title, status: meta.status ?? null };
+    renderStoryList();
+  },
+  created: async (meta) => {
+    const story = meta.story;
+    const status = meta.status === 'ended' ? 'ended' : 'live';
+    stories.set(story, { summary: { story, title: meta.title ?? null, status, lastId: null, updatedAt: new Date().toISOString(), count: 0 }, unread: 0 });
+    follow(story);
+    await select(story);
+    ui.text.focus();
+  },
+  open: (story) => {
+    if (!stories.has(story)) stories.set(story, { summary: { story, title: null, status: null, lastId: null, updatedAt: null, count: 0 }, unread: 0 });
+    follow(story);
+    void select(story);
+  },
+  showError: (errors, error, fieldForCode) => showApiError(errors, error, fieldForCode),
 });
-
-async function saveStory(): Promise<void> {
-  const data = new FormData(ui.storyForm);
-  const story = String(data.get('story') ?? '').trim();
-  const summary = String(data.get('summary') ?? '').trim();
-  const meta = { title: String(data.get('title') ?? ''), status: String(data.get('status') ?? 'live'), ...(summary ? { summary } : {}) };
-  storyErrors.clear();
-  try {
-    await callApi('PUT', `/v1/stories/${encodeURIComponent(story)}`, { key: publisherKey, body: meta });
-  } catch (error) {
-    showApiError(storyErrors, error, { invalid_story_id: 'story', not_found: 'story' });
-    return;
-  }
-  const entry = stories.get(story);
-  const status = meta.status === 'ended' ? 'ended' : 'live';
-  if (entry) entry.summary = { ...entry.summary, title: meta.title.trim(), status };
-  else stories.set(story, { summary: { story, title: meta.title.trim(), status, lastId: null, updatedAt: new Date().toISOString(), count: 0 }, unread: 0 });
-  follow(story);
-  ui.storyForm.reset();
-  ui.newStory.open = false;
-  await select(story);
-  ui.text.focus();
-}
 
 function showApiError(errors: FormErrors, error: unknown, fieldForCode: Record<string, string> = {}): void {
   if (error instanceof DeskApiError) {

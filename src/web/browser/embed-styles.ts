@@ -41,6 +41,8 @@ export const embedCss = `
 .source { margin: .25rem 0 0; font-size: .85rem; color: var(--muted); }
 .source-name { font-weight: 650; color: var(--fg); }
 a.source-name { text-decoration: underline; }
+.byline { margin: .2rem 0 0; font-size: .8rem; color: var(--muted); font-style: italic; }
+.byline-name { color: var(--fg); }
 .said { white-space: nowrap; }
 .update-text p, .withdrawn-text { margin: .35rem 0 0; overflow-wrap: anywhere; }
 .withdrawn-text { font-style: italic; color: var(--muted); }
