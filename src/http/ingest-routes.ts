@@ -3,6 +3,7 @@ import { StoppressError } from '../protocol/errors.js';
 import { StoryMetaInput, UpdateInput } from '../protocol/update.js';
 import type { StoryStore } from '../store/story-store.js';
 import { parseOrThrow, parseStoryId } from './validate.js';
+import { flagsRoutes } from './flags-routes.js';
 
 export interface IngestRoutesOptions {
   store: StoryStore;
@@ -23,6 +24,8 @@ export async function ingestRoutes(app: FastifyInstance, { store, authorize }: I
     void reply.header('x-update-id', id);
     return reply.code(created ? 201 : 200).type('application/json; charset=utf-8').send(json);
   });
+
+  await app.register(flagsRoutes, { store });
 
   // Lets a client (the desk) check a publisher key without writing anything.
   app.get('/v1/publisher', async () => ({ publisher: true }));

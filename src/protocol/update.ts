@@ -33,6 +33,20 @@ const Text = z.string().min(1).max(10_000);
 const Lang = z.string().regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'a BCP 47 language tag such as "en" or "pt-BR"');
 const Note = z.string().trim().min(1).max(2000);
 
+/**
+ * A picture with an update. `url` must be https (the pages' CSP allows images from https: only); `alt` describes
+ * it for readers who cannot see it and is required. `width`/`height` (pixels) let the page reserve its space.
+ */
+export const UpdateImage = z.strictObject({
+  url: z.url({ protocol: /^https$/ }).max(2000),
+  alt: z.string().trim().min(1).max(1000),
+  credit: z.string().trim().min(1).max(300).optional(),
+  caption: z.string().trim().min(1).max(1000).optional(),
+  width: z.number().int().min(1).max(20_000).optional(),
+  height: z.number().int().min(1).max(20_000).optional(),
+});
+export type UpdateImage = z.infer<typeof UpdateImage>;
+
 const StatementInput = z.strictObject({
   kind: z.literal('statement'),
   occurredAt: IsoDateTime,
@@ -40,6 +54,7 @@ const StatementInput = z.strictObject({
   text: Text,
   lang: Lang.optional(),
   key: z.boolean().optional(),
+  image: UpdateImage.optional(),
 });
 
 const ReactionInput = StatementInput.extend({
@@ -83,6 +98,7 @@ export const Update = z.object({
   text: z.string().optional(),
   lang: z.string().optional(),
   key: z.boolean().optional(),
+  image: UpdateImage.optional(),
   inReplyTo: UpdateId.optional(),
   corrects: UpdateId.optional(),
   note: z.string().optional(),
@@ -140,6 +156,8 @@ export const StoryView = z.object({
   status: StoryStatus.optional(),
   coverageStartTime: z.string().optional(),
   coverageEndTime: z.string().optional(),
+  /** Id of the pinned update (shown first), when one is pinned. */
+  pinned: UpdateId.optional(),
   lastId: UpdateId.nullable(),
   updates: z.array(ViewUpdate),
   nextBefore: UpdateId.nullable().optional(),
@@ -156,3 +174,53 @@ export const StorySummary = z.object({
   count: z.number().int().nonnegative(),
 });
 export type StorySummary = z.infer<typeof StorySummary>;
+
+/** The story's metadata as of a story-change entry: what a reader shows in the header. */
+export const StoryMeta = z.object({
+  title: z.string().optional(),
+  summary: z.string().optional(),
+  status: StoryStatus.optional(),
+  coverageStartTime: z.string().optional(),
+  coverageEndTime: z.string().optional(),
+  /** Id of the pinned update, when one is pinned. */
+  pinned: UpdateId.optional(),
+});
+export type StoryMeta = z.infer<typeof StoryMeta>;
+
+/** Key-event and pinned flags of one update, set or cleared after publishing (a field left out is unchanged). */
+export const UpdateFlagsInput = z
+  .strictObject({
+    key: z.boolean().optional(),
+    pinned: z.boolean().optional(),
+  })
+  .refine((f) => f.key !== undefined || f.pinned !== undefined, { message: 'set "key", "pinned" or both' });
+export type UpdateFlagsInput = z.infer<typeof UpdateFlagsInput>;
+
+/**
+ * A story-change entry of the stream (`k=story`): a metadata write (title, summary, status, coverage times) or a
+ * change of an update's flags. `meta` is the story's whole metadata after the change, so applying the newest
+ * entry is enough; `flags` names the update whose flags changed and their new values. Stored as
+ * `{"kind":"story",...}` (`kind` first, so the live path tells it from an update by its first bytes); served,
+ * like updates, with `id`, `story` and `publishedAt`. Never counted as an update.
+ */
+export const StoryChange = z.object({
+  id: UpdateId,
+  story: StoryId,
+  publishedAt: z.iso.datetime(),
+  kind: z.literal('story'),
+  meta: StoryMeta,
+  flags: z
+    .object({
+      update: UpdateId,
+      key: z.boolean().optional(),
+      pinned: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type StoryChange = z.infer<typeof StoryChange>;
+
+/** One entry of a story's stream as served: an update or a story change. */
+export type StreamEntry = Update | StoryChange;
+
+/** The stored JSON of every story-change entry starts with this (see StoryChange). */
+export const storyChangePrefix = '{"kind":"story"';

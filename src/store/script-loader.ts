@@ -5,6 +5,7 @@ import type { RedisClient } from './redis-client.js';
 const scriptFiles = {
   appendUpdate: { file: 'append-update.lua', numberOfKeys: 4 },
   streamBounds: { file: 'stream-bounds.lua', numberOfKeys: 1 },
+  appendStoryChange: { file: 'append-story-change.lua', numberOfKeys: 3 },
 } as const;
 
 export type ScriptName = keyof typeof scriptFiles;

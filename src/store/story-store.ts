@@ -3,10 +3,14 @@ import { StoppressError } from '../protocol/errors.js';
 import { maxUpdateId } from '../protocol/ids.js';
 import {
   publishedAtOf,
+  storyChangePrefix,
   type StoryMetaInput,
   type StorySummary,
+  type StoryChange,
   type StoryView,
+  type StreamEntry,
   type Update,
+  type UpdateFlagsInput,
   type UpdateInput,
 } from '../protocol/update.js';
 import { foldCorrections, foldMore } from './fold.js';
@@ -71,7 +75,23 @@ export interface StorySnapshot {
   storedChars: number;
 }
 
-const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime'] as const;
+const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned'] as const;
+
+/** The metadata fields a metadata write sets or removes (`pinned` changes through an update's flags only). */
+export type StoryMetaField = Exclude<(typeof metaFields)[number], 'pinned'>;
+
+/** A metadata write: the fields to set and the fields to remove; every other field stays as it is. */
+export interface StoryMetaChange {
+  set: Partial<Record<StoryMetaField, string>>;
+  remove: readonly StoryMetaField[];
+}
+
+/** The result of a story change: the stream entry that announced it. */
+export interface StoryChangeResult {
+  id: string;
+  /** The entry as served (with `id`, `story`, `publishedAt`). */
+  change: StoryChange;
+}
 
 /**
  * Owns every Redis key and script of a story. Maps Redis replies to protocol types.
@@ -205,7 +225,8 @@ export class StoryStore {
   async readRange(story: string, after: string | undefined, limit: number): Promise<{ updates: Update[]; nextAfter: string | null }> {
     const entries = await this.readEntries(story, after, limit);
     return {
-      updates: entries.map((e) => parseUpdate(story, e)),
+      // Story changes are not updates: the raw list skips them (the cursor still moves past them).
+      updates: entries.filter((e) => !isStoryChangeData(e.data)).map((e) => parseUpdate(story, e) as Update),
       nextAfter: entries.at(-1)?.id ?? after ?? null,
     };
   }
@@ -314,18 +335,47 @@ export class StoryStore {
    * Replaces a story's metadata (fields left out are removed), increments its `version` in the same MULTI (so a
    * reader that sees the new fields sees the new version), and moves it to the top of the index.
    */
-  async putMeta(story: string, meta: StoryMetaInput): Promise<void> {
+  async putMeta(story: string, meta: StoryMetaInput): Promise<StoryChangeResult> {
+    const set: Partial<Record<StoryMetaField, string>> = {};
+    const remove: StoryMetaField[] = [];
+    for (const f of storyMetaFields) {
+      const value = meta[f];
+      if (value === undefined) remove.push(f);
+      else set[f] = value;
+    }
+    return this.changeMeta(story, { set, remove });
+  }
+
+  /**
+   * Writes story metadata: sets and removes the named fields (others stay), bumps `version` and appends the
+   * story-change entry (announced on the story's channel) in one Lua call (append-story-change.lua), so readers
+   * of the stream and of the view see the change together. `count` is not moved. Then moves the story to the
+   * top of the index (a separate, repaired step, as for updates). Every metadata write goes through here.
+   */
+  async changeMeta(story: string, change: StoryMetaChange): Promise<StoryChangeResult> {
     const keys = storyKeys(this.#options.keyPrefix, story);
-    const absent = metaFields.filter((f) => meta[f] === undefined);
-    const present = metaFields.flatMap((f) => (meta[f] === undefined ? [] : [f, meta[f]]));
-    await guardRedis(async () => {
-      const multi = this.#redis.multi();
-      if (absent.length > 0) multi.hdel(keys.meta, ...absent);
-      multi.hset(keys.meta, ...present);
-      multi.hincrby(keys.meta, 'version', 1);
-      await multi.exec();
-    });
+    const reply = (await guardRedis(() =>
+      this.#scripts.appendStoryChange([keys.updates, keys.meta, keys.channel], [this.#options.streamMaxLen, 'meta', JSON.stringify(change.set), JSON.stringify(change.remove)]),
+    )) as [number, string, string];
     await this.#recordInIndex(story, Date.now());
+    return storyChangeResult(story, reply);
+  }
+
+  /**
+   * Sets or clears an update's key-event and pinned flags after publishing: a story-change entry in the stream,
+   * folded into the view like a correction. Pinning an update unpins the one pinned before (one per story);
+   * unpinning an update that is not the pinned one changes nothing but is still recorded. Throws
+   * `target_not_found` when `id` is not in the stream, `not_flaggable` when it is a correction or a story change.
+   */
+  async setFlags(story: string, id: string, flags: UpdateFlagsInput): Promise<StoryChangeResult> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const flag = (value: boolean | undefined): string => (value === undefined ? '' : value ? '1' : '0');
+    const reply = (await guardRedis(() =>
+      this.#scripts.appendStoryChange([keys.updates, keys.meta, keys.channel], [this.#options.streamMaxLen, 'flags', id, flag(flags.key), flag(flags.pinned)]),
+    )) as [number, string?, string?];
+    if (reply[0] === -1) throw new StoppressError('target_not_found', `"${id}" is not an update of story "${story}"`);
+    if (reply[0] === -2) throw new StoppressError('not_flaggable', `"${id}" is a correction or a story change: only statements and reactions carry flags`);
+    return storyChangeResult(story, reply as [number, string, string]);
   }
 
   /** Stories, most recently updated first. Reads the index, never scans keys. */
@@ -389,8 +439,19 @@ function dataFieldBytes(fields: readonly Buffer[]): Buffer {
   return emptyObject;
 }
 
-function parseUpdate(story: string, entry: StoredEntry): Update {
-  return JSON.parse(updateJson(story, entry.id, entry.data)) as Update;
+function parseUpdate(story: string, entry: StoredEntry): StreamEntry {
+  return JSON.parse(updateJson(story, entry.id, entry.data)) as StreamEntry;
+}
+
+/** True when a stored entry's JSON is a story change (`{"kind":"story",...`): a prefix check, no parsing. */
+export function isStoryChangeData(data: string): boolean {
+  return data.startsWith(storyChangePrefix);
+}
+
+const storyMetaFields: readonly StoryMetaField[] = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime'];
+
+function storyChangeResult(story: string, [, id, json]: [number, string, string]): StoryChangeResult {
+  return { id, change: JSON.parse(updateJson(story, id, json)) as StoryChange };
 }
 
 function msOf(id: string): number {
