@@ -84,7 +84,8 @@ export function blogPage(view: StoryView, options: BlogPageOptions): string {
     '<span class="status-badge" id="status-badge" data-status="static" role="status" aria-live="polite"><span class="status-dot" aria-hidden="true"></span><span class="status-text">Not live</span></span>';
   const body =
     siteHeader(badge) +
-    '<a class="skip-link" href="#feed">Skip to updates</a>' +
+    // In a landmark of its own: content outside every landmark is missed by landmark navigation (axe "region").
+    '<nav aria-label="Skip link"><a class="skip-link" href="#feed">Skip to updates</a></nav>' +
     `<main class="live-blog" id="live-blog" data-story="${escapeHtml(view.story)}" data-last-id="${escapeHtml(view.lastId ?? '')}" data-status="${ended ? 'ended' : 'live'}"${before === undefined ? '' : ` data-before="${escapeHtml(before)}"`}>` +
     '<header class="story-header">' +
     `<p class="story-meta">${coverage}</p>` +
