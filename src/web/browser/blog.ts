@@ -215,7 +215,13 @@ function startLiveBlog(main: HTMLElement): void {
 
   /** A story change: the header (title, summary, LIVE/ENDED) at once, an update's key flag, the pinned post. */
   const onStoryChange = (change: StoryChange): void => {
-    const { meta } = change;
+    applyMeta(change.meta);
+    if (change.flags?.key !== undefined) applyKey(change.flags.update, change.flags.key);
+    applyPinned(change.meta.pinned);
+  };
+
+  /** The header as the metadata says: title, summary, LIVE/ENDED. */
+  const applyMeta = (meta: StoryChange['meta']): void => {
     const headline = main.querySelector<HTMLElement>('.headline');
     const title = meta.title ?? story;
     if (headline && headline.textContent !== title) {
@@ -243,8 +249,6 @@ function startLiveBlog(main: HTMLElement): void {
       setBadge(badge, lastStatus, lastStatus === 'live' && ended ? 'Up to date' : undefined);
       announce(ended ? 'Live coverage of this story has ended.' : 'Live coverage of this story has resumed.');
     }
-    if (change.flags?.key !== undefined) applyKey(change.flags.update, change.flags.key);
-    applyPinned(meta.pinned);
   };
 
   const onReset = (view: StoryView): void => {
@@ -253,6 +257,7 @@ function startLiveBlog(main: HTMLElement): void {
     pinnedId = undefined;
     pinnedSlot.replaceChildren();
     applyPinned(view.pinned);
+    applyMeta(view);
     if (keyList && keyNav) {
       const keys = keyEvents(view.updates);
       keyList.replaceChildren(...keys.map((u) => elementFromHtml(keyEventHtml(u))));
