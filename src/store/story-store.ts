@@ -353,10 +353,24 @@ export class StoryStore {
    * top of the index (a separate, repaired step, as for updates). Every metadata write goes through here.
    */
   async changeMeta(story: string, change: StoryMetaChange): Promise<StoryChangeResult> {
+    const result = await this.changeMetaIf(story, change, undefined);
+    return result as StoryChangeResult;
+  }
+
+  /**
+   * `changeMeta` with a precondition checked in the same Lua step: the write happens only when the story's
+   * metadata `version` is still `ifVersion` (what an If-Match names), else nothing is written and the current
+   * version is answered as `{ stale: true, version }`. Without `ifVersion` it always writes.
+   */
+  async changeMetaIf(story: string, change: StoryMetaChange, ifVersion: number | undefined): Promise<StoryChangeResult | { stale: true; version: number }> {
     const keys = storyKeys(this.#options.keyPrefix, story);
     const reply = (await guardRedis(() =>
-      this.#scripts.appendStoryChange([keys.updates, keys.meta, keys.channel], [this.#options.streamMaxLen, 'meta', JSON.stringify(change.set), JSON.stringify(change.remove)]),
+      this.#scripts.appendStoryChange(
+        [keys.updates, keys.meta, keys.channel],
+        [this.#options.streamMaxLen, 'meta', JSON.stringify(change.set), JSON.stringify(change.remove), ifVersion === undefined ? '' : String(ifVersion)],
+      ),
     )) as [number, string, string];
+    if (reply[0] === -3) return { stale: true, version: Number(reply[1]) };
     await this.#recordInIndex(story, Date.now());
     return storyChangeResult(story, reply);
   }

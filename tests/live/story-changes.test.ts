@@ -120,6 +120,20 @@ describe('story changes on /v1/live', () => {
     expect(unauthorized.status).toBe(401);
   });
 
+  it('writes partial metadata only at the expected version (the store step an If-Match PATCH uses), atomically with its entry', async () => {
+    const story = 'meta-if-version';
+    await putMeta(story, { title: 'One', summary: 'Kept', status: 'live' });
+    const { version } = await service.store.readStamp(story);
+    const stale = await service.store.changeMetaIf(story, { set: { title: 'Lost' }, remove: [] }, version - 1);
+    expect(stale).toEqual({ stale: true, version });
+    const written = await service.store.changeMetaIf(story, { set: { title: 'Two' }, remove: [] }, version);
+    expect(written).toMatchObject({ change: { kind: 'story', meta: { title: 'Two', summary: 'Kept', status: 'live' } } });
+    const stamp = await service.store.readStamp(story);
+    expect(stamp).toMatchObject({ version: version + 1, lastId: (written as { id: string }).id });
+    const raw = (await (await fetch(`${service.url}/v1/stories/${story}`)).json()) as { title: string; summary: string };
+    expect([raw.title, raw.summary]).toEqual(['Two', 'Kept']);
+  });
+
   it('moves the view cache on a story change (title and status are new at once)', async () => {
     const story = 'meta-cache';
     await putMeta(story, { title: 'Old', status: 'live' });

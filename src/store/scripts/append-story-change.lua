@@ -14,6 +14,7 @@
     meta:
       ARGV[3] JSON object of the metadata fields to set (string values)
       ARGV[4] JSON array of the metadata fields to remove
+      ARGV[5] the `version` the write expects (an If-Match precondition), or "" for none
     flags:
       ARGV[3] id of the update whose flags change
       ARGV[4] key-event flag: "1" set, "0" clear, "" unchanged
@@ -24,6 +25,7 @@
     { 1, id, json }  appended as entry `id` with stored JSON `json`
     { -1 }           flags: no such update in this stream
     { -2 }           flags: the id names a correction or a story change, which carry no flags
+    { -3, version }  meta: `version` is not the expected one; nothing written
 ]]
 local streamKey, metaKey, channel = KEYS[1], KEYS[2], KEYS[3]
 local maxLen, mode = ARGV[1], ARGV[2]
@@ -31,6 +33,13 @@ local metaFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverag
 
 local flagsJson = ''
 if mode == 'meta' then
+  local expected = ARGV[5]
+  if expected ~= nil and expected ~= '' then
+    local version = redis.call('HGET', metaKey, 'version') or '0'
+    if version ~= expected then
+      return { -3, version }
+    end
+  end
   local set, remove = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
   if #remove > 0 then
     redis.call('HDEL', metaKey, unpack(remove))
