@@ -48,4 +48,4 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './types.js';
-export type { StoryView, Update, ViewUpdate } from '../protocol/update.js';
+export type { StoryChange, StoryMeta, StoryView, Update, UpdateImage, ViewUpdate } from '../protocol/update.js';

@@ -205,6 +205,9 @@ export class LiveClient implements LiveConnection {
       case 'update':
         this.#follows.get(frame.story)?.receive(frame.update);
         return;
+      case 'story':
+        this.#follows.get(frame.story)?.receive(frame.change);
+        return;
       case 'subscribed': {
         const follow = this.#follows.get(frame.story);
         if (!follow || follow.phase !== 'subscribing') return;

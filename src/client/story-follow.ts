@@ -1,6 +1,6 @@
 import type { ClientFrame, SubscribedFrame } from '../protocol/live-messages.js';
-import type { StoryView, Update, ViewUpdate } from '../protocol/update.js';
-import { applyCorrection } from '../protocol/corrections.js';
+import type { StoryChange, StoryView, StreamEntry, Update, ViewUpdate } from '../protocol/update.js';
+import { applyCorrection, applyFlags } from '../protocol/corrections.js';
 import { compareUpdateIds } from '../protocol/ids.js';
 import { LiveClientError, type FollowHandlers, type LiveStatus } from './types.js';
 
@@ -35,8 +35,8 @@ export class StoryFollow {
   /** Failed subscribe or reset attempts in a row, for their backoff. */
   attempts = 0;
   #lastId: string | undefined;
-  /** Live updates received while the view is being reloaded; undefined when no reload is in flight. */
-  #resetBuffer: Update[] | undefined;
+  /** Live entries received while the view is being reloaded; undefined when no reload is in flight. */
+  #resetBuffer: StreamEntry[] | undefined;
   readonly #kept = new Map<string, ViewUpdate>();
   #lastStatus: LiveStatus | undefined;
 
@@ -117,8 +117,11 @@ export class StoryFollow {
     for (const update of buffered) this.receive(update);
   }
 
-  /** An `update` frame of this story on the current socket. */
-  receive(update: Update): void {
+  /**
+   * An `update` or `story` frame's entry of this story on the current socket. Both pass the same id filter, so a
+   * story change's id counts for `since` like an update's.
+   */
+  receive(update: StreamEntry): void {
     if (this.stopped) return;
     if (this.phase === 'resetting') {
       this.#resetBuffer?.push(update);
@@ -127,6 +130,11 @@ export class StoryFollow {
     if (this.phase !== 'live') return;
     if (this.#lastId !== undefined && compareUpdateIds(update.id, this.#lastId) <= 0) return;
     this.#lastId = update.id;
+    if (update.kind === 'story') {
+      this.#applyFlags(update);
+      this.#call('story', () => this.#handlers.story?.(update));
+      return;
+    }
     if (update.kind === 'correction') {
       const target = this.#fold(update);
       if (this.#handlers.correction) this.#call('correction', () => this.#handlers.correction!(update, target));
@@ -172,6 +180,13 @@ export class StoryFollow {
     const target = applyCorrection(previous, correction);
     this.#kept.set(target.id, target);
     return target;
+  }
+
+  /** Keeps the kept target's `key` in step with a flags change, so a later correction's target is current. */
+  #applyFlags(change: StoryChange): void {
+    const id = change.flags?.update;
+    const kept = id === undefined ? undefined : this.#kept.get(id);
+    if (kept) this.#kept.set(kept.id, applyFlags(kept, change));
   }
 
   #keep(update: ViewUpdate): void {

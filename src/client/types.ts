@@ -1,4 +1,4 @@
-import type { StoryView, Update, ViewUpdate } from '../protocol/update.js';
+import type { StoryChange, StoryView, Update, ViewUpdate } from '../protocol/update.js';
 import type { BackoffOptions } from './backoff.js';
 
 /**
@@ -58,6 +58,13 @@ export interface FollowHandlers {
    * (it was published before this follow started, was not in the `view` it was seeded with, and no reset loaded it).
    */
   correction?(correction: Update, target: ViewUpdate | undefined): void;
+  /**
+   * A story change (a `story` frame): the story's metadata after it (`meta`: title, summary, status, coverage
+   * times, `pinned`) and, for a flags change, the update whose key-event or pinned flag changed (`flags`). In
+   * stream order with the updates; its id moves `lastId` like an update's. Without this handler story changes
+   * are skipped (never passed to `update`).
+   */
+  story?(change: StoryChange): void;
   /**
    * The updates after the last one delivered are no longer retained (`recovered: false`): `view` is the story
    * reloaded from `GET /v1/stories/:story`, corrections folded. Replace what is shown with it; updates

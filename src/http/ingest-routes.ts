@@ -7,6 +7,7 @@ import { auditRoutes } from './audit-routes.js';
 import type { PublisherIdentity } from './publisher-auth.js';
 import { storyEditRoutes } from './story-edit-routes.js';
 import { parseOrThrow, parseStoryId } from './validate.js';
+import { flagsRoutes } from './flags-routes.js';
 
 export interface IngestRoutesOptions {
   store: StoryStore;
@@ -32,6 +33,8 @@ export async function ingestRoutes(app: FastifyInstance, { store, metrics, autho
     void reply.header('x-update-id', id);
     return reply.code(created ? 201 : 200).type('application/json; charset=utf-8').send(json);
   });
+
+  await app.register(flagsRoutes, { store });
 
   // Lets a client (the desk) check a publisher key without writing anything.
   app.get('/v1/publisher', async () => ({ publisher: true }));

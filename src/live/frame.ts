@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import * as wsModule from 'ws';
-import { publishedAtOf } from '../protocol/update.js';
+import { publishedAtOf, storyChangePrefix } from '../protocol/update.js';
 import { updateJson } from '../store/story-store.js';
 
 interface SenderStatics {
@@ -33,8 +33,12 @@ export function rawSocketOf(ws: WebSocket): Socket | undefined {
   return socket && typeof socket.write === 'function' ? socket : undefined;
 }
 
-/** The JSON text of the `update` frame of one stream entry, built from the stored JSON without parsing it. */
+/**
+ * The JSON text of the frame of one stream entry, built from the stored JSON without parsing it: a `story` frame
+ * for a story-change entry (told by its first bytes, `{"kind":"story"`), else an `update` frame.
+ */
 export function updateFrameJson(story: string, id: string, data: string): string {
+  if (data.startsWith(storyChangePrefix)) return `{"type":"story","story":"${story}","change":${updateJson(story, id, data)}}`;
   return `{"type":"update","story":"${story}","update":${updateJson(story, id, data)}}`;
 }
 
@@ -44,11 +48,17 @@ export function updateFrameJson(story: string, id: string, data: string): string
  * socket, and strings would all pass through the JS heap).
  */
 export function updateFrameBytes(story: string, id: string, data: Buffer): Buffer {
-  const head = `{"type":"update","story":"${story}","update":{"id":"${id}","story":"${story}","publishedAt":"${publishedAtOf(id)}",`;
+  const frame = isStoryChangeBytes(data) ? '{"type":"story","story":"' + story + '","change"' : '{"type":"update","story":"' + story + '","update"';
+  const head = `${frame}:{"id":"${id}","story":"${story}","publishedAt":"${publishedAtOf(id)}",`;
   return Buffer.concat([Buffer.from(head), data.subarray(1), closingBrace]);
 }
 
 const closingBrace = Buffer.from('}');
+const storyChangePrefixBytes = Buffer.from(storyChangePrefix);
+
+function isStoryChangeBytes(data: Buffer): boolean {
+  return data.length >= storyChangePrefixBytes.length && storyChangePrefixBytes.equals(data.subarray(0, storyChangePrefixBytes.length));
+}
 
 /** An unmasked text frame for `payload` as its header and the payload itself, uncopied. */
 export function textFrameParts(payload: Buffer): Buffer[] {

@@ -1,5 +1,5 @@
 // Zod-free (types only), so the browser bundles take it as a value without pulling in zod.
-import type { Update, ViewUpdate } from './update.js';
+import type { StoryChange, Update, ViewUpdate } from './update.js';
 
 /** The fields of an update that a correction changes or that its rendering needs. */
 export type CorrectableUpdate = Pick<ViewUpdate, 'publishedAt' | 'text' | 'withdrawn' | 'corrections' | 'lang'>;
@@ -24,5 +24,18 @@ export function applyCorrection<T extends CorrectableUpdate>(target: T, correcti
     delete next.withdrawn;
     next.text = correction.text;
   }
+  return next;
+}
+
+/**
+ * `target` with the flags of a story change folded in: `key` set or cleared as the change says (`pinned` is the
+ * story's, in its metadata). Returns `target` unchanged when the change does not concern it. Pure.
+ */
+export function applyFlags<T extends Pick<ViewUpdate, 'id' | 'key'>>(target: T, change: StoryChange): T {
+  const flags = change.flags;
+  if (!flags || flags.update !== target.id || flags.key === undefined || flags.key === (target.key === true)) return target;
+  const next: T = { ...target };
+  if (flags.key) next.key = true;
+  else delete next.key;
   return next;
 }

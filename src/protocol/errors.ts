@@ -31,6 +31,7 @@ export const errorCatalogue = {
   not_subscribed: { status: 400, meaning: '`unsubscribe` for a story this socket does not follow.' },
   rate_limited: { status: 429, meaning: 'The socket sent subscribe and unsubscribe frames faster than `WS_SUBSCRIBE_RATE` allows (after a burst of `WS_SUBSCRIBE_BURST`); retry later. A socket that keeps going is closed with 1008.' },
   node_story_limit: { status: 503, meaning: 'This node already follows `MAX_ACTIVE_STORIES` stories; retry later (or on another node).' },
+  not_flaggable: { status: 422, meaning: 'Flags (`key`, `pinned`) were set on a correction or a story change: only statements and reactions carry them.' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

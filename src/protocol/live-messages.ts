@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StoryId, Update, UpdateId } from './update.js';
+import { StoryChange, StoryId, Update, UpdateId } from './update.js';
 
 /** Client → server: follow a story. Without `since`: live from now; with it: every entry after it, then live. */
 export const SubscribeFrame = z.strictObject({
@@ -32,6 +32,18 @@ export const UpdateFrame = z.object({
 });
 export type UpdateFrame = z.infer<typeof UpdateFrame>;
 
+/**
+ * Server → client: a story-change entry (title, summary, status, pinned post, an update's flags), in stream
+ * order with the updates; its id counts for `since` like an update's. Never an `update` frame, so a client that
+ * does not know it shows nothing.
+ */
+export const StoryFrame = z.object({
+  type: z.literal('story'),
+  story: StoryId,
+  change: StoryChange,
+});
+export type StoryFrame = z.infer<typeof StoryFrame>;
+
 /** Server → client: confirms an unsubscribe; no update of that story follows it. */
 export const UnsubscribedFrame = z.object({
   type: z.literal('unsubscribed'),
@@ -48,5 +60,5 @@ export const ErrorFrame = z.object({
 });
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
 
-export const ServerFrame = z.discriminatedUnion('type', [SubscribedFrame, UpdateFrame, UnsubscribedFrame, ErrorFrame]);
+export const ServerFrame = z.discriminatedUnion('type', [SubscribedFrame, UpdateFrame, StoryFrame, UnsubscribedFrame, ErrorFrame]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

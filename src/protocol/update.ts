@@ -45,6 +45,20 @@ const OccurredAt = plainDateTime('the time it happened (occurredAt)');
 const Lang = z.string({ error: 'Give the language as text, e.g. "en" or "pt-BR"' }).regex(/^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/, 'Give the language as a BCP 47 tag such as "en" or "pt-BR"');
 const Note = plainText({ label: 'the correction note', max: 2000, trim: true, empty: 'Write the correction note for readers: it is empty', missing: 'Write the correction note for readers: it is missing' });
 
+/**
+ * A picture with an update. `url` must be https (the pages' CSP allows images from https: only); `alt` describes
+ * it for readers who cannot see it and is required. `width`/`height` (pixels) let the page reserve its space.
+ */
+export const UpdateImage = z.strictObject({
+  url: z.url({ protocol: /^https$/ }).max(2000),
+  alt: z.string().trim().min(1).max(1000),
+  credit: z.string().trim().min(1).max(300).optional(),
+  caption: z.string().trim().min(1).max(1000).optional(),
+  width: z.number().int().min(1).max(20_000).optional(),
+  height: z.number().int().min(1).max(20_000).optional(),
+});
+export type UpdateImage = z.infer<typeof UpdateImage>;
+
 const StatementInput = z.strictObject({
   kind: z.literal('statement'),
   occurredAt: OccurredAt,
@@ -53,6 +67,7 @@ const StatementInput = z.strictObject({
   text: Text,
   lang: Lang.optional(),
   key: z.boolean().optional(),
+  image: UpdateImage.optional(),
 });
 
 const ReactionInput = StatementInput.extend({
@@ -100,6 +115,7 @@ export const Update = z.object({
   text: z.string().optional(),
   lang: z.string().optional(),
   key: z.boolean().optional(),
+  image: UpdateImage.optional(),
   inReplyTo: UpdateId.optional(),
   corrects: UpdateId.optional(),
   note: z.string().optional(),
@@ -157,6 +173,8 @@ export const StoryView = z.object({
   status: StoryStatus.optional(),
   coverageStartTime: z.string().optional(),
   coverageEndTime: z.string().optional(),
+  /** Id of the pinned update (shown first), when one is pinned. */
+  pinned: UpdateId.optional(),
   lastId: UpdateId.nullable(),
   updates: z.array(ViewUpdate),
   nextBefore: UpdateId.nullable().optional(),
@@ -173,3 +191,53 @@ export const StorySummary = z.object({
   count: z.number().int().nonnegative(),
 });
 export type StorySummary = z.infer<typeof StorySummary>;
+
+/** The story's metadata as of a story-change entry: what a reader shows in the header. */
+export const StoryMeta = z.object({
+  title: z.string().optional(),
+  summary: z.string().optional(),
+  status: StoryStatus.optional(),
+  coverageStartTime: z.string().optional(),
+  coverageEndTime: z.string().optional(),
+  /** Id of the pinned update, when one is pinned. */
+  pinned: UpdateId.optional(),
+});
+export type StoryMeta = z.infer<typeof StoryMeta>;
+
+/** Key-event and pinned flags of one update, set or cleared after publishing (a field left out is unchanged). */
+export const UpdateFlagsInput = z
+  .strictObject({
+    key: z.boolean().optional(),
+    pinned: z.boolean().optional(),
+  })
+  .refine((f) => f.key !== undefined || f.pinned !== undefined, { message: 'set "key", "pinned" or both' });
+export type UpdateFlagsInput = z.infer<typeof UpdateFlagsInput>;
+
+/**
+ * A story-change entry of the stream (`k=story`): a metadata write (title, summary, status, coverage times) or a
+ * change of an update's flags. `meta` is the story's whole metadata after the change, so applying the newest
+ * entry is enough; `flags` names the update whose flags changed and their new values. Stored as
+ * `{"kind":"story",...}` (`kind` first, so the live path tells it from an update by its first bytes); served,
+ * like updates, with `id`, `story` and `publishedAt`. Never counted as an update.
+ */
+export const StoryChange = z.object({
+  id: UpdateId,
+  story: StoryId,
+  publishedAt: z.iso.datetime(),
+  kind: z.literal('story'),
+  meta: StoryMeta,
+  flags: z
+    .object({
+      update: UpdateId,
+      key: z.boolean().optional(),
+      pinned: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type StoryChange = z.infer<typeof StoryChange>;
+
+/** One entry of a story's stream as served: an update or a story change. */
+export type StreamEntry = Update | StoryChange;
+
+/** The stored JSON of every story-change entry starts with this (see StoryChange). */
+export const storyChangePrefix = '{"kind":"story"';

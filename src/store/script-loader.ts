@@ -4,12 +4,13 @@ import type { RedisClient } from './redis-client.js';
 /** The Lua scripts, one file each under `./scripts/`, registered with ioredis `defineCommand` (EVALSHA, EVAL on NOSCRIPT). */
 const scriptFiles = {
   appendUpdate: { file: 'append-update.lua', numberOfKeys: 5 },
-  writeMeta: { file: 'write-meta.lua', numberOfKeys: 3 },
+  writeMeta: { file: 'write-meta.lua', numberOfKeys: 4 },
   streamBounds: { file: 'stream-bounds.lua', numberOfKeys: 1 },
   webhookRead: { file: 'webhook-read.lua', numberOfKeys: 3 },
   webhookAdvance: { file: 'webhook-advance.lua', numberOfKeys: 2 },
   leaseRenew: { file: 'lease-renew.lua', numberOfKeys: 1 },
   webhookSetEnabled: { file: 'webhook-set-enabled.lua', numberOfKeys: 1 },
+  appendStoryChange: { file: 'append-story-change.lua', numberOfKeys: 3 },
 } as const;
 
 export type ScriptName = keyof typeof scriptFiles;

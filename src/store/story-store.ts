@@ -3,10 +3,14 @@ import { StoppressError } from '../protocol/errors.js';
 import { maxUpdateId } from '../protocol/ids.js';
 import {
   publishedAtOf,
+  storyChangePrefix,
   type StoryMetaInput,
   type StorySummary,
+  type StoryChange,
   type StoryView,
+  type StreamEntry,
   type Update,
+  type UpdateFlagsInput,
   type UpdateInput,
 } from '../protocol/update.js';
 import { foldCorrections, foldMore } from './fold.js';
@@ -73,7 +77,23 @@ export interface StorySnapshot {
   storedChars: number;
 }
 
-const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime'] as const;
+const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned'] as const;
+
+/** The metadata fields a metadata write sets or removes (`pinned` changes through an update's flags only). */
+export type StoryMetaField = Exclude<(typeof metaFields)[number], 'pinned'>;
+
+/** A metadata write: the fields to set and the fields to remove; every other field stays as it is. */
+export interface StoryMetaChange {
+  set: Partial<Record<StoryMetaField, string>>;
+  remove: readonly StoryMetaField[];
+}
+
+/** The result of a story change: the stream entry that announced it. */
+export interface StoryChangeResult {
+  id: string;
+  /** The entry as served (with `id`, `story`, `publishedAt`). */
+  change: StoryChange;
+}
 
 /**
  * Owns every Redis key and script of a story. Maps Redis replies to protocol types.
@@ -223,7 +243,8 @@ export class StoryStore {
   async readRange(story: string, after: string | undefined, limit: number): Promise<{ updates: Update[]; nextAfter: string | null }> {
     const entries = await this.readEntries(story, after, limit);
     return {
-      updates: entries.map((e) => parseUpdate(story, e)),
+      // Story changes are not updates: the raw list skips them (the cursor still moves past them).
+      updates: entries.filter((e) => !isStoryChangeData(e.data)).map((e) => parseUpdate(story, e) as Update),
       nextAfter: entries.at(-1)?.id ?? after ?? null,
     };
   }
@@ -334,10 +355,28 @@ export class StoryStore {
    * story to the top of the index.
    */
   async putMeta(story: string, meta: StoryMetaInput, publisher: string | null = null): Promise<void> {
-    const present = metaFields.flatMap((f) => (meta[f] === undefined ? [] : [[f, meta[f]] as [string, string]]));
-    const absent = metaFields.filter((f) => meta[f] === undefined);
+    // `pinned` is not story metadata a publisher writes (the flags route sets it): a replace keeps it.
+    const present = storyMetaFields.flatMap((f) => (meta[f] === undefined ? [] : [[f, meta[f]] as [string, string]]));
+    const absent = storyMetaFields.filter((f) => meta[f] === undefined);
     await this.#writeMeta(story, 'replace', '', auditRecordOpening(publisher, 'replace'), present, absent);
     await this.#recordInIndex(story, Date.now());
+  }
+
+  /**
+   * Sets or clears an update's key-event and pinned flags after publishing: a story-change entry in the stream,
+   * folded into the view like a correction. Pinning an update unpins the one pinned before (one per story);
+   * unpinning an update that is not the pinned one changes nothing but is still recorded. Throws
+   * `target_not_found` when `id` is not in the stream, `not_flaggable` when it is a correction or a story change.
+   */
+  async setFlags(story: string, id: string, flags: UpdateFlagsInput): Promise<StoryChangeResult> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const flag = (value: boolean | undefined): string => (value === undefined ? '' : value ? '1' : '0');
+    const reply = (await guardRedis(() =>
+      this.#scripts.appendStoryChange([keys.updates, keys.meta, keys.channel], [this.#options.streamMaxLen, id, flag(flags.key), flag(flags.pinned)]),
+    )) as [number, string?, string?];
+    if (reply[0] === -1) throw new StoppressError('target_not_found', `"${id}" is not an update of story "${story}"`);
+    if (reply[0] === -2) throw new StoppressError('not_flaggable', `"${id}" is a correction or a story change: only statements and reactions carry flags`);
+    return storyChangeResult(story, reply as [number, string, string]);
   }
 
   /**
@@ -345,7 +384,7 @@ export class StoryStore {
    * the existing metadata is answered. The check, the write and the audit record are one script call.
    */
   async createStory(story: string, meta: StoryMetaInput, publisher: string | null = null): Promise<{ created: true; version: number } | { created: false; existing: StoryMeta }> {
-    const present = metaFields.flatMap((f) => (meta[f] === undefined ? [] : [[f, meta[f]] as [string, string]]));
+    const present = storyMetaFields.flatMap((f) => (meta[f] === undefined ? [] : [[f, meta[f]] as [string, string]]));
     const reply = await this.#writeMeta(story, 'create', '', auditRecordOpening(publisher, 'create'), present, []);
     if (reply[0] === -1) {
       const flat = reply.slice(1) as string[];
@@ -419,7 +458,7 @@ export class StoryStore {
   async #writeMeta(story: string, mode: 'create' | 'patch' | 'replace', expectedVersion: string, audit: string, present: [string, string][], absent: readonly string[]): Promise<(number | string)[]> {
     const keys = storyKeys(this.#options.keyPrefix, story);
     return (await guardRedis(() =>
-      this.#scripts.writeMeta([keys.meta, keys.updates, keys.audit], [mode, expectedVersion, audit, present.length, ...present.flat(), ...absent]),
+      this.#scripts.writeMeta([keys.meta, keys.updates, keys.audit, keys.channel], [mode, expectedVersion, audit, this.#options.streamMaxLen, present.length, ...present.flat(), ...absent]),
     )) as (number | string)[];
   }
 
@@ -484,8 +523,19 @@ function dataFieldBytes(fields: readonly Buffer[]): Buffer {
   return emptyObject;
 }
 
-function parseUpdate(story: string, entry: StoredEntry): Update {
-  return JSON.parse(updateJson(story, entry.id, entry.data)) as Update;
+function parseUpdate(story: string, entry: StoredEntry): StreamEntry {
+  return JSON.parse(updateJson(story, entry.id, entry.data)) as StreamEntry;
+}
+
+/** True when a stored entry's JSON is a story change (`{"kind":"story",...`): a prefix check, no parsing. */
+export function isStoryChangeData(data: string): boolean {
+  return data.startsWith(storyChangePrefix);
+}
+
+const storyMetaFields: readonly StoryMetaField[] = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime'];
+
+function storyChangeResult(story: string, [, id, json]: [number, string, string]): StoryChangeResult {
+  return { id, change: JSON.parse(updateJson(story, id, json)) as StoryChange };
 }
 
 function msOf(id: string): number {

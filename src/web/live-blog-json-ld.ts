@@ -29,6 +29,7 @@ export function liveBlogJsonLd(view: StoryView, pageUrl: string): Record<string,
           ? { author: { '@type': 'Person', name: u.source.name, ...(u.source.org ? { affiliation: { '@type': 'Organization', name: u.source.org } } : {}) } }
           : {}),
       ...(u.lang ? { inLanguage: u.lang } : {}),
+      ...(u.image ? { image: { '@type': 'ImageObject', url: u.image.url, description: u.image.alt, ...(u.image.caption ? { caption: u.image.caption } : {}), ...(u.image.credit ? { creditText: u.image.credit } : {}), ...(u.image.width && u.image.height ? { width: u.image.width, height: u.image.height } : {}) } } : {}),
     };
   });
   const first = view.updates[0];

@@ -67,7 +67,10 @@ export function blogPage(view: StoryView, options: BlogPageOptions): string {
   const newestLink = before === undefined ? '' : `<a href="${escapeHtml(pageUrl)}">Newest updates</a>`;
   const more = olderLink || newestLink ? `<p class="feed-more">${[newestLink, olderLink].filter(Boolean).join(' · ')}</p>` : '';
   const canonical = before === undefined ? pageUrl : `${pageUrl}?before=${before}`;
-  const repliesOf = (id: string) => replies.get(id) ?? [];
+  // The pinned update is shown first, in its own section, on the first page only (and not again in the feed).
+  const pinned = before === undefined && view.pinned !== undefined ? view.updates.find((u) => u.id === view.pinned && !u.withdrawn) : undefined;
+  const repliesOf = (id: string) => (pinned ? (replies.get(id) ?? []).filter((u) => u.id !== pinned.id) : (replies.get(id) ?? []));
+  const shown = pinned ? top.filter((u) => u.id !== pinned.id) : top;
   const keys = keyEvents(view.updates);
   const title = view.title ?? view.story;
   const ended = view.status === 'ended';
@@ -81,7 +84,8 @@ export function blogPage(view: StoryView, options: BlogPageOptions): string {
     '<span class="status-badge" id="status-badge" data-status="static" role="status" aria-live="polite"><span class="status-dot" aria-hidden="true"></span><span class="status-text">Not live</span></span>';
   const body =
     siteHeader(badge) +
-    '<a class="skip-link" href="#feed">Skip to updates</a>' +
+    // In a landmark of its own: content outside every landmark is missed by landmark navigation (axe "region").
+    '<nav aria-label="Skip link"><a class="skip-link" href="#feed">Skip to updates</a></nav>' +
     `<main class="live-blog" id="live-blog" data-story="${escapeHtml(view.story)}" data-last-id="${escapeHtml(view.lastId ?? '')}" data-status="${ended ? 'ended' : 'live'}"${before === undefined ? '' : ` data-before="${escapeHtml(before)}"`}>` +
     '<header class="story-header">' +
     `<p class="story-meta">${coverage}</p>` +
@@ -90,11 +94,13 @@ export function blogPage(view: StoryView, options: BlogPageOptions): string {
     '</header>' +
     `<nav class="key-events" aria-labelledby="key-events-title"${keys.length === 0 ? ' hidden' : ''}>` +
     `<h2 id="key-events-title">Key events</h2><ol class="key-event-list">${keys.map(keyEventHtml).join('')}</ol></nav>` +
+    `<section class="pinned-post" id="pinned-post" aria-labelledby="pinned-title"${pinned ? '' : ' hidden'}><h2 id="pinned-title" class="visually-hidden">Pinned post</h2>` +
+    `<div class="pinned-slot" id="pinned-slot">${pinned ? updateHtml(pinned, { repliesOf, pinned: pinned.id }) : ''}</div></section>` +
     '<section class="updates" aria-labelledby="updates-title">' +
     `<h2 id="updates-title" class="updates-title">${before === undefined ? 'Latest updates' : 'Earlier updates'}</h2>` +
     '<div class="new-updates-bar"><button type="button" class="new-updates" id="new-updates" hidden>New updates</button></div>' +
-    `<div class="feed" id="feed">${top.map((u) => updateHtml(u, { repliesOf })).join('')}</div>` +
-    (top.length === 0 ? `<p class="feed-empty" id="feed-empty">${before === undefined ? 'No updates yet.' : 'No earlier updates.'}</p>` : '') +
+    `<div class="feed" id="feed">${shown.map((u) => updateHtml(u, { repliesOf })).join('')}</div>` +
+    (shown.length === 0 ? `<p class="feed-empty" id="feed-empty">${before === undefined ? 'No updates yet.' : 'No earlier updates.'}</p>` : '') +
     more +
     '</section>' +
     '<div class="visually-hidden" id="announcer" aria-live="polite" aria-atomic="false"></div>' +
@@ -183,7 +189,8 @@ export function deskPage(): string {
     field('f-source-org', 'Organisation', input('f-source-org', 'sourceOrg', 'autocomplete="off"')) +
     '</div>' +
     field('f-occurredAt', 'Said or happened at', input('f-occurredAt', 'occurredAt', 'type="datetime-local" step="60"'), 'Your local time; it follows the clock until you change it.') +
-    field('f-text', 'Text', '<textarea id="f-text" name="text" rows="5" aria-describedby="f-text-error"></textarea>') +
+    field('f-text', 'Text', '<textarea id="f-text" name="text" rows="5" maxlength="10000" aria-describedby="f-text-hint f-text-count f-text-error"></textarea>' +
+      '<p class="char-count" id="f-text-count" aria-live="off">0 / 10,000 characters</p>', 'Ctrl+Enter (⌘+Enter on a Mac) publishes.') +
     '<label class="checkbox"><input type="checkbox" id="f-key" name="key"> Key event</label>' +
     '<p class="form-error" id="publish-form-error" role="alert"></p>' +
     '<p class="form-ok" id="publish-form-ok" role="status"></p>' +

@@ -1,4 +1,4 @@
-import type { Author, Source, ViewUpdate } from '../protocol/update.js';
+import type { Author, Source, UpdateImage, ViewUpdate } from '../protocol/update.js';
 import type { CorrectableUpdate } from '../protocol/corrections.js';
 import { escapeHtml, safeHttpUrl } from './escape.js';
 
@@ -52,25 +52,68 @@ export function bylineHtml(author: Author): string {
   return `<p class="byline">By ${name}</p>`;
 }
 
-/** Paragraphs of newsroom text: blank lines split paragraphs, single newlines become line breaks. */
+/** Paragraphs of newsroom text: blank lines split paragraphs, single newlines become line breaks, http(s) URLs links. */
 export function textHtml(text: string): string {
   return text
     .split(/\r?\n\s*\r?\n/)
     .map((paragraph) => paragraph.trim())
     .filter((paragraph) => paragraph.length > 0)
-    .map((paragraph) => `<p>${escapeHtml(paragraph).replace(/\r?\n/g, '<br>')}</p>`)
+    .map((paragraph) => `<p>${linkedHtml(paragraph).replace(/\r?\n/g, '<br>')}</p>`)
     .join('');
+}
+
+/** A URL in running text: http(s), up to whitespace or a character that cannot end one in prose. */
+const urlInText = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+/** Punctuation that ends a sentence rather than the URL ("see https://x.example/a."). */
+const trailingPunctuation = /[.,;:!?)\]}'"]+$/;
+
+/**
+ * Escaped text with each http(s) URL made a link (`rel="nofollow ugc noopener"`): the stored text stays plain,
+ * every piece of it is escaped, and only a URL that `safeHttpUrl` accepts becomes an `href`.
+ */
+export function linkedHtml(text: string): string {
+  let html = '';
+  let last = 0;
+  for (const match of text.matchAll(urlInText)) {
+    let url = match[0];
+    const trailing = trailingPunctuation.exec(url)?.[0] ?? '';
+    // A closing parenthesis belongs to the URL when the URL opened one (Wikipedia-style links).
+    const keep = trailing.startsWith(')') && url.slice(0, -trailing.length).includes('(') ? 1 : 0;
+    url = url.slice(0, url.length - trailing.length + keep);
+    const href = safeHttpUrl(url);
+    if (!href) continue;
+    html += escapeHtml(text.slice(last, match.index)) + `<a href="${escapeHtml(href)}" rel="nofollow ugc noopener">${escapeHtml(url)}</a>`;
+    last = match.index + url.length;
+  }
+  return html + escapeHtml(text.slice(last));
+}
+
+/** An update's picture: https only (the schema and `safeHttpUrl` both insist), with its alt text, caption and credit. */
+export function imageHtml(image: UpdateImage): string {
+  const src = safeHttpUrl(image.url);
+  if (!src || !src.startsWith('https:')) return '';
+  const size = image.width && image.height ? ` width="${image.width}" height="${image.height}"` : '';
+  const caption = [
+    image.caption ? `<span class="image-caption">${escapeHtml(image.caption)}</span>` : '',
+    image.credit ? `<span class="image-credit">${escapeHtml(image.credit)}</span>` : '',
+  ].join(' ');
+  return (
+    `<figure class="update-image"><img src="${escapeHtml(src)}" alt="${escapeHtml(image.alt)}"${size} loading="lazy" decoding="async" referrerpolicy="no-referrer">` +
+    (caption.trim() ? `<figcaption>${caption}</figcaption>` : '') +
+    '</figure>'
+  );
 }
 
 /**
  * The part of an update that a correction changes: its (corrected) text or the withdrawn notice, then the
  * "Corrected" mark with the latest note and the correction history in a `<details>`.
  */
-export function updateContentHtml(update: CorrectableUpdate): string {
+export function updateContentHtml(update: CorrectableUpdate & { image?: UpdateImage | undefined }): string {
   const lang = update.lang ? ` lang="${escapeHtml(update.lang)}"` : '';
+  // A withdrawn update loses its picture with its text.
   const body = update.withdrawn
     ? '<p class="withdrawn-text">This update has been withdrawn.</p>'
-    : `<div class="update-text"${lang}>${textHtml(update.text ?? '')}</div>`;
+    : `<div class="update-text"${lang}>${textHtml(update.text ?? '')}</div>${update.image ? imageHtml(update.image) : ''}`;
   return `<div class="update-content">${body}${correctionHtml(update)}</div>`;
 }
 
@@ -104,12 +147,15 @@ export interface UpdateHtmlOptions {
   actionsHtml?: (update: ViewUpdate) => string;
   /** Prefix of the permalink (`<page>#u-<id>`): the embed links to the service's page, not the partner's. @default "" */
   permalinkBase?: string;
+  /** Id of the story's pinned update: it gets the "Pinned" flag. */
+  pinned?: string | undefined;
 }
 
 /** One update as an `<article>`, with its reactions nested in a `.reactions` group. */
 export function updateHtml(update: ViewUpdate, options: UpdateHtmlOptions = {}): string {
   const replies = options.repliesOf?.(update.id) ?? [];
   const flags = [
+    update.id === options.pinned ? '<span class="flag flag-pinned">Pinned</span>' : '',
     update.key ? '<span class="flag flag-key">Key event</span>' : '',
     update.kind === 'reaction' ? '<span class="flag flag-reaction">Reaction</span>' : '',
   ].join('');
@@ -122,7 +168,8 @@ export function updateHtml(update: ViewUpdate, options: UpdateHtmlOptions = {}):
       : '';
   const id = escapeHtml(update.id);
   return (
-    `<article class="update" id="u-${id}" data-id="${id}" data-kind="${escapeHtml(update.kind)}"${update.key ? ' data-key=""' : ''} tabindex="-1">` +
+    `<article class="update" id="u-${id}" data-id="${id}" data-kind="${escapeHtml(update.kind)}"${update.key ? ' data-key=""' : ''}` +
+    `${update.inReplyTo ? ` data-in-reply-to="${escapeHtml(update.inReplyTo)}"` : ''} tabindex="-1">` +
     `<header class="update-head">${flags}<a class="permalink" href="${escapeHtml(options.permalinkBase ?? '')}#u-${id}">${timeHtml(update.publishedAt, 'relative')}</a>${options.actionsHtml?.(update) ?? ''}</header>` +
     source +
     (update.author ? bylineHtml(update.author) : '') +

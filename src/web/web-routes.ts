@@ -27,14 +27,15 @@ export interface WebRoutesOptions {
 
 /**
  * The Content-Security-Policy of every HTML page: scripts and styles only from files of this origin (so no
- * inline script runs, whatever got into the page; the JSON-LD block is data, which CSP does not execute), no
+ * inline script runs, whatever got into the page; the JSON-LD block is data, which CSP does not execute), images
+ * from this origin and https: only (update pictures are https URLs; never http: or other schemes), no
  * style attributes, sockets to this service, no framing, no `<base>`.
  */
 export const contentSecurityPolicy = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self' data: https:",
   "connect-src 'self' ws: wss:",
   "object-src 'none'",
   "base-uri 'none'",

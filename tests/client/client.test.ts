@@ -9,6 +9,7 @@ import {
   type FollowHandlers,
   type LiveClientError,
   type LiveStatus,
+  type StoryChange,
   type StoryView,
   type Update,
   type ViewUpdate,
@@ -17,7 +18,7 @@ import {
 import { compareUpdateIds } from '../../src/protocol/ids.js';
 import type { RunningService } from '../../src/service.js';
 import { freePort, startChildService, type ChildService } from '../support/child-service.js';
-import { deletePrefix, post, redisUrl, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, post, publisherKey, redisUrl, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('client');
 let service: RunningService;
@@ -404,6 +405,41 @@ describe('connect() against the real service', () => {
     await rec.waitFor(() => rec.ids(story).length === 1, 'the first update');
     expect(rec.ids(story)).toEqual([first]);
     live.close();
+  });
+
+  it('hands story changes to the story handler (never to update), and resumes after them with since', async () => {
+    const story = 'client-story-changes';
+    const rec = new Recorder();
+    const changes: StoryChange[] = [];
+    const plain: Update[] = [];
+    const sockets = recordingWebSocket(rec);
+    const live = connect(service.url, { WebSocket: sockets.WebSocket, onStatus: rec.onStatus, ...fastBackoff });
+    const follow = live.follow(story, {}, { ...rec.handlers(story), story: (c) => (changes.push(c), rec.poke()) });
+    const older = connect(service.url, { WebSocket, onStatus: rec.onStatus });
+    older.follow(story, {}, { update: (u) => (plain.push(u), rec.poke()) });
+    await rec.waitFor(() => rec.count('live') === 2, 'both live');
+
+    const first = (await post(service.url, story, statement('first'))).body.id as string;
+    const meta = await fetch(`${service.url}/v1/stories/${story}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}` },
+      body: JSON.stringify({ title: 'Ended now', status: 'ended' }),
+    });
+    expect(meta.status).toBe(200);
+    await rec.waitFor(() => changes.length === 1, 'the story change');
+    expect(changes[0]).toMatchObject({ kind: 'story', story, meta: { title: 'Ended now', status: 'ended' } });
+    expect(follow.lastId).toBe(changes[0]!.id);
+
+    // After a drop the client resumes after the story change: it is not delivered again, the next update is.
+    cut(sockets.instances[0]);
+    await rec.waitFor(() => rec.count('live') === 3, 'live again');
+    const second = (await post(service.url, story, statement('second'))).body.id as string;
+    await rec.waitFor(() => rec.ids(story).length === 2 && plain.length === 2, 'second update on both');
+    expect(rec.ids(story)).toEqual([first, second]);
+    expect(plain.map((u) => u.id)).toEqual([first, second]);
+    expect(changes).toHaveLength(1);
+    live.close();
+    older.close();
   });
 
   it('stops delivering a story after unfollow, on the same socket that keeps the others', async () => {

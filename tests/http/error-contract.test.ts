@@ -76,6 +76,7 @@ const cases: { code: ErrorCode; name: string; request: () => Promise<RawAnswer>;
   { code: 'precondition_failed', name: 'a PATCH with a stale If-Match', request: () => send('PATCH', `/v1/stories/${story}`, '{"title":"t"}', { ...auth, 'content-type': 'application/json', 'if-match': '"0-0.999.identity.x"' }) },
   { code: 'target_not_found', name: 'a correction of an unknown update', request: () => send('POST', `/v1/stories/${story}/updates`, '{"kind":"correction","corrects":"1-0","text":"x","note":"y"}', { ...auth, 'content-type': 'application/json' }) },
   { code: 'target_is_correction', name: 'a correction of a correction', request: () => send('POST', `/v1/stories/${story}/updates`, JSON.stringify({ kind: 'correction', corrects: correctionId, text: 'x', note: 'y' }), { ...auth, 'content-type': 'application/json' }) },
+  { code: 'not_flaggable', name: 'flags on a correction', request: () => send('POST', `/v1/stories/${story}/updates/${correctionId}/flags`, '{"key":true}', { ...auth, 'content-type': 'application/json' }) },
   { code: 'body_too_large', name: 'a body over 64 KiB', request: () => send('POST', `/v1/stories/${story}/updates`, JSON.stringify(statement('x'.repeat(70_000))), { ...auth, 'content-type': 'application/json' }) },
   { code: 'uri_too_long', name: 'a story id of 600 characters', request: () => get(`/v1/stories/${'a'.repeat(600)}/updates`) },
   { code: 'unsupported_media_type', name: 'a text/plain body', request: () => send('POST', `/v1/stories/${story}/updates`, 'hello', { ...auth, 'content-type': 'text/plain' }) },

@@ -21,6 +21,8 @@ beforeAll(async () => {
     body: JSON.stringify({ title: 'Seeded', status: 'live' }),
   });
   expect(meta.status).toBe(200);
+  // The metadata write is a story-change entry of the stream too.
+  seededIds.push(((await (await fetch(`${service.url}/v1/stories/${seeded}`)).json()) as { lastId: string }).lastId);
 });
 afterAll(async () => {
   await service?.stop();

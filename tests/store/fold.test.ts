@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Update } from '../../src/protocol/update.js';
+import type { StoryChange, Update } from '../../src/protocol/update.js';
 import { foldCorrections, foldMore } from '../../src/store/fold.js';
 
 const story = 'fold-unit';
@@ -154,3 +154,32 @@ describe('foldMore', () => {
   });
 });
 
+
+describe('story changes in the fold', () => {
+  const change = (flags?: StoryChange['flags']): StoryChange => {
+    clockMs += 1_000;
+    return { id: `${clockMs}-0`, story, publishedAt: new Date(clockMs).toISOString(), kind: 'story', meta: { title: 'T' }, ...(flags ? { flags } : {}) };
+  };
+
+  it('sets and clears key flags on their targets and makes no item of a story change', () => {
+    const a = said('a');
+    const b = said('b', { key: true });
+    const view = foldCorrections([a, change(), b, change({ update: a.id, key: true }), change({ update: b.id, key: false, pinned: true })]);
+    expect(view.map((u) => [u.id, u.key])).toEqual([
+      [a.id, true],
+      [b.id, undefined],
+    ]);
+  });
+
+  it('folds flags incrementally to the same result', () => {
+    const a = said('a');
+    const entries = [a, change({ update: a.id, key: true }), said('b'), change({ update: a.id, key: false })];
+    expect(foldMore(foldCorrections(entries.slice(0, 2)), entries.slice(2))).toEqual(foldCorrections(entries));
+    expect(foldCorrections(entries)[0]!.key).toBeUndefined();
+  });
+
+  it('skips flags whose target is no longer retained', () => {
+    const a = said('a');
+    expect(foldCorrections([change({ update: '1-0', key: true }), a])).toEqual([a]);
+  });
+});

@@ -6,7 +6,8 @@ import { applyCorrection } from '../../src/protocol/corrections.js';
 import { escapeHtml, jsonForScript, safeHttpUrl } from '../../src/web/escape.js';
 import { arrangeFeed, keyEvents } from '../../src/web/feed-tree.js';
 import { jsonLdUpdateLimit, liveBlogJsonLd } from '../../src/web/live-blog-json-ld.js';
-import { excerpt, textHtml, updateHtml } from '../../src/web/render-update.js';
+import { excerpt, imageHtml, linkedHtml, textHtml, updateHtml } from '../../src/web/render-update.js';
+import { UpdateInput } from '../../src/protocol/update.js';
 
 const story = 'render-story';
 let seq = 0;
@@ -63,6 +64,68 @@ describe('safeHttpUrl', () => {
 describe('textHtml', () => {
   it('makes paragraphs of blank-line-separated text and line breaks of single newlines', () => {
     expect(textHtml('one\ntwo\n\nthree <b>')).toBe('<p>one<br>two</p><p>three &lt;b&gt;</p>');
+  });
+});
+
+describe('links in text', () => {
+  it('makes http(s) URLs anchors with rel="nofollow ugc noopener", leaving trailing punctuation outside', () => {
+    expect(linkedHtml('See https://example.com/a?b=1&c=2. Or (http://x.example/y).')).toBe(
+      'See <a href="https://example.com/a?b=1&amp;c=2" rel="nofollow ugc noopener">https://example.com/a?b=1&amp;c=2</a>. ' +
+        'Or (<a href="http://x.example/y" rel="nofollow ugc noopener">http://x.example/y</a>).',
+    );
+    expect(linkedHtml('https://en.wikipedia.org/wiki/Kyiv_(city)')).toContain('href="https://en.wikipedia.org/wiki/Kyiv_(city)"');
+  });
+
+  it('never links other schemes and escapes everything around and inside a link', () => {
+    const hostile = 'javascript:alert(1) data:text/html,<script>x</script> https://e.example/"onmouseover="alert(1)<img src=x onerror=alert(2)>';
+    const html = linkedHtml(hostile);
+    expect(html).not.toMatch(/<script|<img|href="javascript|href="data/);
+    expect(html).not.toMatch(/" onmouseover=|"onmouseover="/);
+    // Only the https URL became a link, and it stops before the quote.
+    expect(html.match(/<a /g)).toHaveLength(1);
+    expect(html).toContain('<a href="https://e.example/" rel="nofollow ugc noopener">https://e.example/</a>&quot;onmouseover=&quot;alert(1)&lt;img');
+    expect(textHtml('a https://x.example\nb')).toBe('<p>a <a href="https://x.example/" rel="nofollow ugc noopener">https://x.example</a><br>b</p>');
+  });
+});
+
+describe('images', () => {
+  it('accepts https images with alt text only, and no unknown fields', () => {
+    const base = { kind: 'statement', occurredAt: '2022-02-15T10:00:00+03:00', text: 'x' };
+    expect(UpdateInput.safeParse({ ...base, image: { url: 'https://img.example/a.jpg', alt: 'A tank', width: 800, height: 600 } }).success).toBe(true);
+    for (const image of [
+      { url: 'http://img.example/a.jpg', alt: 'A tank' },
+      { url: 'javascript:alert(1)', alt: 'A tank' },
+      { url: 'data:image/png;base64,AAAA', alt: 'A tank' },
+      { url: 'https://img.example/a.jpg' },
+      { url: 'https://img.example/a.jpg', alt: ' ' },
+      { url: 'https://img.example/a.jpg', alt: 'A tank', onerror: 'alert(1)' },
+    ]) {
+      expect(UpdateInput.safeParse({ ...base, image }).success, JSON.stringify(image)).toBe(false);
+    }
+  });
+
+  it('renders a figure with escaped alt, caption and credit, and nothing for a non-https URL', () => {
+    const html = imageHtml({ url: 'https://img.example/a.jpg?x="><script>', alt: '"><img src=x onerror=alert(1)>', caption: '<b>Cap</b>', credit: 'Photo: <i>A</i>', width: 800, height: 600 });
+    expect(html).not.toMatch(/<script|<img src=x|<b>|<i>/);
+    expect(html).toContain('src="https://img.example/a.jpg?x=%22%3E%3Cscript%3E"');
+    expect(html).toContain('alt="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"');
+    expect(html).toContain('width="800" height="600"');
+    expect(imageHtml({ url: 'http://img.example/a.jpg', alt: 'a' })).toBe('');
+    expect(imageHtml({ url: 'javascript:alert(1)', alt: 'a' })).toBe('');
+  });
+
+  it('drops the picture of a withdrawn update, and puts the pinned flag on the pinned one', () => {
+    const pictured = update('statement', { text: 'x', image: { url: 'https://img.example/a.jpg', alt: 'A' } }) as ViewUpdate;
+    expect(updateHtml(pictured)).toContain('<figure class="update-image">');
+    expect(updateHtml({ ...pictured, withdrawn: true })).not.toContain('<figure');
+    expect(updateHtml(pictured, { pinned: pictured.id })).toContain('<span class="flag flag-pinned">Pinned</span>');
+    expect(updateHtml(pictured)).not.toContain('flag-pinned');
+  });
+
+  it('puts the image in the JSON-LD of its update', () => {
+    const pictured = update('statement', { text: 'x', image: { url: 'https://img.example/a.jpg', alt: 'A', credit: 'C' } }) as ViewUpdate;
+    const ld = liveBlogJsonLd({ story, lastId: pictured.id, updates: [pictured] }, 'https://live.example/stories/s') as { liveBlogUpdate: { image?: unknown }[] };
+    expect(ld.liveBlogUpdate[0]!.image).toEqual({ '@type': 'ImageObject', url: 'https://img.example/a.jpg', description: 'A', creditText: 'C' });
   });
 });
 

@@ -6,8 +6,8 @@
  * succeeds, so a retry after a network error or a double click never publishes twice.
  */
 import { connect } from '../../client/index.js';
-import type { StorySummary, StoryView, Update, ViewUpdate } from '../../protocol/update.js';
-import { applyCorrection } from '../../protocol/corrections.js';
+import type { StoryChange, StorySummary, StoryView, Update, ViewUpdate } from '../../protocol/update.js';
+import { applyCorrection, applyFlags } from '../../protocol/corrections.js';
 import { escapeHtml } from '../escape.js';
 import { arrangeFeed } from '../feed-tree.js';
 import { excerpt, updateHtml } from '../render-update.js';
@@ -49,6 +49,7 @@ const ui = {
   inReplyTo: required<HTMLSelectElement>('f-inReplyTo'),
   occurredAt: required<HTMLInputElement>('f-occurredAt'),
   text: required<HTMLTextAreaElement>('f-text'),
+  textCount: required('f-text-count'),
   keyEvent: required<HTMLInputElement>('f-key'),
   publishOk: required('publish-form-ok'),
   publishButton: required<HTMLButtonElement>('publish-button'),
@@ -82,6 +83,10 @@ let updates: Map<string, ViewUpdate> | null = null;
 /** Live updates of the selected story that arrived while its view was loading. */
 let arrivedWhileLoading: Update[] = [];
 let correcting: string | undefined;
+/** Story changes of the selected story that arrived while its view was loading. */
+let storyChangesWhileLoading: StoryChange[] = [];
+/** The selected story's pinned update. */
+let pinnedId: string | undefined;
 
 ui.keyForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -155,6 +160,7 @@ function follow(story: string): void {
   entry.follow = live.follow(story, { since: entry.summary.lastId ?? '0-0' }, {
     update: (update) => onLiveUpdate(story, update),
     correction: (correction) => onLiveUpdate(story, correction),
+    story: (change) => onStoryChange(story, change),
     reset: (view) => {
       if (story === selected) showView(view);
       else markUnread(story, 1);
@@ -176,6 +182,34 @@ function onLiveUpdate(story: string, update: Update): void {
   fold(update);
   renderFeed();
   scheduleAuditRefresh(story);
+}
+
+/** A story change: the list row, and for the selected story its heading, coverage button, flags and pinned post. */
+function onStoryChange(story: string, change: StoryChange): void {
+  const entry = stories.get(story);
+  const { meta } = change;
+  if (entry) entry.summary = { ...entry.summary, lastId: newest(entry.summary.lastId, change.id), title: meta.title ?? null, status: meta.status ?? null };
+  renderStoryList();
+  if (story !== selected) return;
+  if (updates === null) {
+    storyChangesWhileLoading.push(change);
+    return;
+  }
+  applyStoryChange(change);
+  renderFeed();
+}
+
+function applyStoryChange(change: StoryChange): void {
+  const { meta } = change;
+  if (selectedMeta) {
+    selectedMeta = { story: selectedMeta.story, ...meta };
+    panel.render();
+  }
+  pinnedId = meta.pinned;
+  ui.storyHeading.textContent = meta.title ?? selected ?? '';
+  const id = change.flags?.update;
+  const target = id === undefined ? undefined : updates?.get(id);
+  if (target) updates!.set(target.id, applyFlags(target, change));
 }
 
 function markUnread(story: string, count: number): void {
@@ -203,6 +237,8 @@ async function select(story: string): Promise<void> {
   entry.unread = 0;
   updates = null;
   arrivedWhileLoading = [];
+  storyChangesWhileLoading = [];
+  pinnedId = undefined;
   publishSubmission.reset();
   publishErrors.clear();
   ui.publishOk.textContent = '';
@@ -236,9 +272,13 @@ function showView(view: StoryView): void {
   selectedMeta = view;
   panel.render();
   updates = new Map(view.updates.map((u) => [u.id, u]));
+  pinnedId = view.pinned;
   for (const update of arrivedWhileLoading) fold(update);
   arrivedWhileLoading = [];
   if (view.title) ui.storyHeading.textContent = view.title;
+  // Changes newer than the view only (the view already holds the older ones).
+  for (const change of storyChangesWhileLoading) if (view.lastId === null || compareUpdateIds(change.id, view.lastId) > 0) applyStoryChange(change);
+  storyChangesWhileLoading = [];
   renderFeed();
 }
 
@@ -248,6 +288,10 @@ const actionsHtml = (update: ViewUpdate): string => {
     '<span class="update-actions">' +
     `<button type="button" class="small" data-action="correct" data-id="${id}">Correct<span class="visually-hidden"> this update</span></button>` +
     `<button type="button" class="small" data-action="reply" data-id="${id}">Reply<span class="visually-hidden"> to this update</span></button>` +
+    (update.withdrawn
+      ? ''
+      : `<button type="button" class="small toggle" data-action="key" data-id="${id}" aria-pressed="${update.key ? 'true' : 'false'}">Key event<span class="visually-hidden">: this update</span></button>` +
+        `<button type="button" class="small toggle" data-action="pin" data-id="${id}" aria-pressed="${update.id === pinnedId ? 'true' : 'false'}">Pin<span class="visually-hidden"> this update first</span></button>`) +
     '</span>' +
     auditLineHtml(updateAudit.get(update.id))
   );
@@ -256,13 +300,16 @@ const actionsHtml = (update: ViewUpdate): string => {
 function renderFeed(): void {
   if (!updates) return;
   const all = [...updates.values()];
-  const { top, replies } = arrangeFeed(all);
+  const { top: newestFirst, replies } = arrangeFeed(all);
+  // The pinned update leads, as on the page.
+  const pinned = newestFirst.find((u) => u.id === pinnedId && !u.withdrawn);
+  const top = pinned ? [pinned, ...newestFirst.filter((u) => u !== pinned)] : newestFirst;
   const focused = document.activeElement instanceof HTMLElement && ui.feed.contains(document.activeElement) ? document.activeElement : null;
   const focusKey = focused ? `[data-action="${focused.dataset.action ?? ''}"][data-id="${focused.dataset.id ?? ''}"]` : null;
   ui.feed.replaceChildren(
     ...(top.length === 0
       ? [elementFromHtml('<p class="feed-empty">No updates yet: publish the first one above.</p>')]
-      : top.map((u) => elementFromHtml(updateHtml(u, { repliesOf: (id) => replies.get(id) ?? [], actionsHtml })))),
+      : top.map((u) => elementFromHtml(updateHtml(u, { repliesOf: (id) => replies.get(id) ?? [], actionsHtml, pinned: pinnedId })))),
   );
   refreshTimes(ui.feed);
   if (focusKey) ui.feed.querySelector<HTMLElement>(focusKey)?.focus();
@@ -305,7 +352,8 @@ ui.feed.addEventListener('click', (event) => {
   const button = (event.target as Element).closest<HTMLButtonElement>('button[data-action]');
   const id = button?.dataset.id;
   if (!button || !id) return;
-  if (button.dataset.action === 'correct') openCorrection(id);
+  if (button.dataset.action === 'key' || button.dataset.action === 'pin') void toggleFlag(button, id);
+  else if (button.dataset.action === 'correct') openCorrection(id);
   else if (button.dataset.action === 'reply') {
     ui.publishForm.querySelector<HTMLInputElement>('input[name="kind"][value="reaction"]')!.checked = true;
     syncKind();
@@ -313,6 +361,32 @@ ui.feed.addEventListener('click', (event) => {
     ui.text.focus();
   }
 });
+
+/**
+ * Sets or clears an update's key-event or pinned flag (`POST …/updates/:id/flags`). The answer is the story-change
+ * entry, applied at once; the same entry arriving live changes nothing more.
+ */
+async function toggleFlag(button: HTMLButtonElement, id: string): Promise<void> {
+  const story = selected;
+  if (!story || button.disabled) return;
+  const on = button.getAttribute('aria-pressed') !== 'true';
+  const body = button.dataset.action === 'key' ? { key: on } : { pinned: on };
+  button.disabled = true;
+  ui.publishOk.textContent = '';
+  try {
+    const { body: change } = await callApi<StoryChange>('POST', `/v1/stories/${encodeURIComponent(story)}/updates/${encodeURIComponent(id)}/flags`, { key: publisherKey, body });
+    if (selected === story && updates) {
+      applyStoryChange(change);
+      renderFeed();
+    }
+    ui.publishOk.textContent = button.dataset.action === 'key' ? (on ? 'Marked as a key event.' : 'No longer a key event.') : on ? 'Pinned first.' : 'Unpinned.';
+  } catch (error) {
+    ui.publishOk.textContent = '';
+    ui.coverageError.textContent = error instanceof Error ? error.message : 'Could not change the flag.';
+  } finally {
+    button.disabled = false;
+  }
+}
 
 function syncKind(): void {
   const reaction = kindOf() === 'reaction';
@@ -338,6 +412,29 @@ ui.publishForm.addEventListener('submit', (event) => {
   event.preventDefault();
   void publish();
 });
+
+// Ctrl+Enter (Cmd+Enter on a Mac) publishes from anywhere in the form.
+ui.publishForm.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
+  event.preventDefault();
+  ui.publishForm.requestSubmit();
+});
+
+/** The update text's limit (protocol/update.ts `Text`). */
+const maxTextChars = 10_000;
+const countFormat = new Intl.NumberFormat('en-GB');
+
+/** Characters used out of the limit; the live region speaks only near the limit, not on every keystroke. */
+function renderTextCount(): void {
+  const used = ui.text.value.length;
+  ui.textCount.textContent = `${countFormat.format(used)} / ${countFormat.format(maxTextChars)} characters`;
+  const near = used >= maxTextChars * 0.9;
+  if (near) ui.textCount.dataset.near = '';
+  else delete ui.textCount.dataset.near;
+  ui.textCount.setAttribute('aria-live', near ? 'polite' : 'off');
+}
+ui.text.addEventListener('input', renderTextCount);
+ui.publishForm.addEventListener('reset', () => setTimeout(renderTextCount));
 
 async function publish(): Promise<void> {
   const story = selected;

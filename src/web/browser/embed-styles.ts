@@ -38,6 +38,12 @@ export const embedCss = `
 .flag { font-weight: 700; font-size: .68rem; text-transform: uppercase; letter-spacing: .05em; border-radius: 3px; padding: 0 .35rem; }
 .flag-key { background: var(--accent); color: #fff; }
 .flag-reaction { background: var(--reaction-bg); color: var(--muted); border: 1px solid var(--line); }
+.flag-pinned { background: var(--fg); color: var(--bg); }
+.sp[data-status="ended"] .sp-live { background: var(--muted); }
+.update-image { margin: .5rem 0 0; }
+.update-image img { display: block; max-width: 100%; height: auto; border-radius: 3px; }
+.update-image figcaption { font-size: .8rem; color: var(--muted); margin-top: .25rem; }
+.sp-feed > .update.is-pinned { border-left: 3px solid var(--fg); padding-left: .6rem; }
 .source { margin: .25rem 0 0; font-size: .85rem; color: var(--muted); }
 .source-name { font-weight: 650; color: var(--fg); }
 a.source-name { text-decoration: underline; }

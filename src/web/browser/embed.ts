@@ -13,8 +13,8 @@
  * `document.currentScript` exists only for classic scripts, and the bundle's names stay out of the page's globals.
  */
 import { connect } from '../../client/index.js';
-import type { StoryView, Update, ViewUpdate } from '../../protocol/update.js';
-import { applyCorrection } from '../../protocol/corrections.js';
+import type { StoryChange, StoryView, Update, ViewUpdate } from '../../protocol/update.js';
+import { applyCorrection, applyFlags } from '../../protocol/corrections.js';
 import { escapeHtml } from '../escape.js';
 import { excerpt, updateHtml } from '../render-update.js';
 import { compareUpdateIds } from '../../protocol/ids.js';
@@ -101,6 +101,8 @@ function mountEmbed(): void {
   const announce = createAnnouncer(root.querySelector<HTMLElement>('[aria-live]')!);
   /** Newest first, at most `limit`. */
   let items: ViewUpdate[] = [];
+  /** The pinned update, shown first (kept apart from `items`, so the newest `limit` stay whatever its age). */
+  let pinnedId: string | undefined;
 
   const setState = (next: 'loading' | 'ready' | 'error', message = ''): void => {
     section.dataset.state = next;
@@ -118,10 +120,13 @@ function mountEmbed(): void {
   };
 
   const render = (newId?: string): void => {
+    const pinned = items.find((u) => u.id === pinnedId && !u.withdrawn);
+    const ordered = pinned ? [pinned, ...items.filter((u) => u !== pinned)] : items;
     feed.replaceChildren(
-      ...items.map((u) => {
-        const element = elementFromHtml(updateHtml(u, { permalinkBase: pageUrl }));
+      ...ordered.map((u) => {
+        const element = elementFromHtml(updateHtml(u, { permalinkBase: pageUrl, pinned: pinned?.id }));
         if (u.id === newId) element.classList.add('is-new');
+        if (u === pinned) element.classList.add('is-pinned');
         return element;
       }),
     );
@@ -129,14 +134,29 @@ function mountEmbed(): void {
     if (items.length === 0) setState('ready', 'No updates yet.');
   };
 
+  const showMeta = (meta: Pick<StoryView, 'title' | 'status'>): void => {
+    title.textContent = meta.title ?? story;
+    section.setAttribute('aria-label', `Live updates: ${meta.title ?? story}`);
+    coverageEnded = meta.status === 'ended';
+    section.dataset.status = coverageEnded ? 'ended' : 'live';
+    showLivePill();
+  };
+
   const show = (view: StoryView): void => {
     items = view.updates.sort((a, b) => compareUpdateIds(b.id, a.id)).slice(0, limit);
-    title.textContent = view.title ?? story;
-    coverageEnded = view.status === 'ended';
-    showLivePill();
-    section.setAttribute('aria-label', `Live updates: ${view.title ?? story}`);
+    pinnedId = view.pinned;
+    showMeta(view);
     setState('ready');
     render();
+  };
+
+  const onStoryChange = (change: StoryChange): void => {
+    const wasEnded = section.dataset.status === 'ended';
+    showMeta(change.meta);
+    pinnedId = change.meta.pinned;
+    if (change.flags) items = items.map((u) => applyFlags(u, change));
+    render();
+    if (!wasEnded && change.meta.status === 'ended') announce('Live coverage has ended.');
   };
 
   const onUpdate = (update: Update): void => {
@@ -180,6 +200,7 @@ function mountEmbed(): void {
       live.follow(story, { view, resetLimit: limit }, {
         update: onUpdate,
         correction: onCorrection,
+        story: onStoryChange,
         reset: show,
         status: (status) => {
           connectionLive = status === 'live';
