@@ -33,10 +33,11 @@ const allowed: Record<string, (target: string) => boolean> = {
   protocol: (t) => t === 'zod' || layerOf(t) === 'protocol',
   client: (t) => ['protocol', 'client'].includes(layerOf(t)),
   store: (t) => ['protocol', 'store'].includes(layerOf(t)) || ['ioredis', 'node:fs', 'pino', 'cluster-key-slot'].includes(t),
-  live: (t) => ['protocol', 'store', 'live'].includes(layerOf(t)) || ['ws', 'pino', 'ioredis'].includes(t) || t.startsWith('node:'),
+  access: (t) => ['protocol', 'access'].includes(layerOf(t)) || ['jose', 'node:crypto'].includes(t),
+  live: (t) => ['protocol', 'store', 'live', 'access'].includes(layerOf(t)) || ['ws', 'pino', 'ioredis'].includes(t) || t.startsWith('node:'),
   read: (t) => ['protocol', 'store', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
-  web: (t) => ['protocol', 'store', 'client', 'web', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
-  http: (t) => ['protocol', 'store', 'http', 'web', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),
+  web: (t) => ['protocol', 'store', 'client', 'web', 'read', 'access'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
+  http: (t) => ['protocol', 'store', 'http', 'web', 'read', 'access'].includes(layerOf(t)) || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),
 };
 
 describe('import direction', () => {
@@ -52,6 +53,10 @@ describe('import direction', () => {
       expect(refused).toEqual([]);
     });
   }
+
+  it('lets access import neither http nor live (they import it)', () => {
+    expect(all.filter(([file, target]) => layerOf(file) === 'access' && ['http', 'live', 'web', 'store'].includes(layerOf(target)))).toEqual([]);
+  });
 
   it('lets nothing but the composition root import live or http', () => {
     const refused = all.filter(
