@@ -6,6 +6,8 @@ import { buildHttpApp } from './http/http-app.js';
 import { Gateway } from './live/gateway.js';
 import { Hub } from './live/hub.js';
 import { StoryFeed } from './live/story-feed.js';
+import { SseStreams } from './live/sse-streams.js';
+import { EmbargoScheduler } from './store/embargo-scheduler.js';
 import type { Logger } from './log.js';
 import { clusterNodeOptions, createClusterConnection } from './store/cluster-connection.js';
 import type { RedisClient } from './store/redis-client.js';
@@ -27,6 +29,8 @@ export interface RunningService {
   readonly feed: StoryFeed;
   readonly channels: ShardChannels;
   readonly gateway: Gateway;
+  readonly sseStreams: SseStreams;
+  readonly embargoes: EmbargoScheduler;
   /** Ordered shutdown: refuse new work, close sockets with 1001, finish in-flight requests, close Redis. */
   stop(): Promise<void>;
 }
@@ -70,8 +74,23 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   hub.attach(feed);
   channels.start();
 
+  const sseStreams = new SseStreams({
+    hub,
+    store,
+    logger,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+    drainTimeoutMs: config.wsDrainTimeoutMs,
+    heartbeatMs: config.sseHeartbeatMs,
+  });
+  const embargoes = new EmbargoScheduler(store, { pollMs: config.embargoPollMs, log: logger.child({ component: 'embargo' }) });
+  embargoes.start();
+  const subscriberTokenCheck = { issuer: config.subscriberTokenIssuer, audience: config.subscriberTokenAudience };
+
   let shuttingDown = false;
   const app = await buildHttpApp({
+    subscriberTokenKeys: config.subscriberTokenKeys,
+    subscriberTokenCheck,
+    eventStreams: sseStreams,
     store,
     readCache,
     cdnPolicy: {
@@ -129,6 +148,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       shuttingDown = true;
       demo?.stop();
       gateway.closeAll();
+      sseStreams.closeAll();
+      await embargoes.stop();
       // Fastify stops accepting, lets in-flight requests (ingests) finish and closes idle keep-alive sockets.
       await Promise.all([app.close(), gateway.drained(3_000)]);
       channels.stop();
@@ -136,5 +157,5 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       await redis.quit().catch(() => redis.disconnect());
     })());
 
-  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, stop };
+  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, sseStreams, embargoes, stop };
 }

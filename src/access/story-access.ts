@@ -89,6 +89,22 @@ export class ReaderAccess {
   }
 }
 
+/** The credentials of an HTTP request: its Authorization header and its `token` query parameter (only a single string counts). */
+export function credentialsOf(request: { headers: { authorization?: string | undefined }; query: unknown }): ReaderCredentials {
+  const token = typeof request.query === 'object' && request.query !== null ? (request.query as { token?: unknown }).token : undefined;
+  return { authorization: request.headers.authorization, token: typeof token === 'string' ? token : undefined };
+}
+
+/**
+ * `url` with the value of every `token` query parameter replaced by `[redacted]`: subscriber tokens travel in
+ * URLs where browsers cannot send headers (EventSource, the embed), and they must never reach a log line.
+ */
+export function redactTokenInUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query === -1 || !/token=/i.test(url)) return url;
+  return url.slice(0, query) + url.slice(query).replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}
+
 /** The token of `credentials`: the Bearer value, else the `token` query parameter; undefined when neither is there. */
 function rawToken(credentials: ReaderCredentials): string | undefined {
   const { authorization, token } = credentials;

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ReaderAccess, redactTokenInUrl } from '../access/story-access.js';
+import { createTokenVerifier, type TokenCheckOptions } from '../access/subscriber-token.js';
+import type { VerificationKeys } from '../access/verification-keys.js';
 import { StoppressError } from '../protocol/errors.js';
 import type { CdnPolicy } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
@@ -10,7 +13,9 @@ import { clientErrorHandler, frameworkErrorHandler, httpErrorHandler, notFoundHa
 import { healthRoutes } from './health-routes.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { useJsonObjectBodies } from './json-body.js';
-import { createPublisherAuth } from './publisher-auth.js';
+import { createPublisherAuth, createPublisherKeyCheck } from './publisher-auth.js';
+import { eventRoutes, type EventStreams } from './event-routes.js';
+import { tokenRoutes } from './token-routes.js';
 import { readRoutes } from './read-routes.js';
 import { RouteMethods } from './route-methods.js';
 import { webRoutes } from '../web/web-routes.js';
@@ -30,6 +35,11 @@ export interface HttpAppOptions {
   /** Why live delivery is broken (for /readyz), or undefined. */
   deliveryProblem: () => string | undefined;
   isShuttingDown: () => boolean;
+  /** Subscriber token keys (SUBSCRIBER_TOKEN_*); undefined when none is configured. */
+  subscriberTokenKeys?: VerificationKeys | undefined;
+  subscriberTokenCheck?: TokenCheckOptions;
+  /** Opens Server-Sent Events streams (the live layer's, through the same hub as sockets). */
+  eventStreams?: EventStreams;
 }
 
 /** Request bodies over this are refused with 413 before they are parsed. */
@@ -70,7 +80,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   app.addHook('onResponse', async (request, reply) => {
     const updateId = reply.getHeader('x-update-id');
     request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}) },
+      { method: request.method, url: redactTokenInUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}) },
       'request',
     );
   });
@@ -85,8 +95,15 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     methods: ['GET', 'HEAD'],
   });
   await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown, deliveryProblem: options.deliveryProblem });
-  await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy });
+  const tokenCheck = options.subscriberTokenCheck ?? {};
+  const access = new ReaderAccess(
+    options.subscriberTokenKeys ? createTokenVerifier(options.subscriberTokenKeys, tokenCheck) : undefined,
+    createPublisherKeyCheck(options.publisherKeys),
+  );
+  await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, access });
+  if (options.eventStreams) await app.register(eventRoutes, { readCache: options.readCache, access, streams: options.eventStreams });
   await app.register(ingestRoutes, { store: options.store, authorize: createPublisherAuth(options.publisherKeys) });
-  await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
+  await app.register(tokenRoutes, { keys: options.subscriberTokenKeys, check: tokenCheck, authorize: createPublisherAuth(options.publisherKeys) });
+  await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl, access });
   return app;
 }

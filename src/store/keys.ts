@@ -32,3 +32,11 @@ export function storyKeys(prefix: string, story: string): StoryKeys {
 export function storyIndexKey(prefix: string): string {
   return `${prefix}stories`;
 }
+
+/**
+ * Sorted set of embargoed story ids scored by their `embargoUntil` in ms: every node's EmbargoScheduler reads the
+ * due ones. Global, so in its own slot; the switch itself is claimed in the story's slot (release-embargo.lua).
+ */
+export function embargoDueKey(prefix: string): string {
+  return `${prefix}embargoes`;
+}

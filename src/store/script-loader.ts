@@ -5,6 +5,8 @@ import type { RedisClient } from './redis-client.js';
 const scriptFiles = {
   appendUpdate: { file: 'append-update.lua', numberOfKeys: 4 },
   streamBounds: { file: 'stream-bounds.lua', numberOfKeys: 1 },
+  releaseEmbargo: { file: 'release-embargo.lua', numberOfKeys: 1 },
+  forgetEmbargo: { file: 'forget-embargo.lua', numberOfKeys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof scriptFiles;

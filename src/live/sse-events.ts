@@ -1,0 +1,46 @@
+import { updateJson } from '../store/story-store.js';
+import { publishedAtOf } from '../protocol/update.js';
+
+// Server-Sent Events encodings (https://html.spec.whatwg.org/multipage/server-sent-events.html). Every `data`
+// is one line of JSON (JSON escapes line breaks), so no event needs splitting over several `data:` lines.
+
+/** The `update` event of one stream entry: `id` is the stream id, so EventSource resumes with Last-Event-ID. */
+export function sseUpdateEvent(story: string, id: string, data: string): Buffer {
+  return Buffer.from(`id: ${id}\nevent: update\ndata: ${updateJson(story, id, data)}\n\n`);
+}
+
+/** The same as sseUpdateEvent from the stored JSON as bytes (the backlog), without a string of the entry. */
+export function sseUpdateEventBytes(story: string, id: string, data: Buffer): Buffer {
+  const head = `id: ${id}\nevent: update\ndata: {"id":"${id}","story":"${story}","publishedAt":"${publishedAtOf(id)}",`;
+  return Buffer.concat([Buffer.from(head), data.subarray(1), eventEnd]);
+}
+
+const eventEnd = Buffer.from('\n\n');
+
+/**
+ * `reset`: the `Last-Event-ID` asked for is older than what the story retains, so entries may be missing
+ * (`recovered: false` on the socket). The stream goes on live from `lastId`, which becomes the event id: reload
+ * the story view, then carry on.
+ */
+export function sseResetEvent(story: string, lastId: string | null): string {
+  return `${lastId === null ? '' : `id: ${lastId}\n`}event: reset\ndata: ${JSON.stringify({ story, lastId, recovered: false })}\n\n`;
+}
+
+/**
+ * A story-change event (`story`): hook for the story-change entries of the stream (newsroom issue) once they
+ * exist; `json` is the change as the socket's `story` frame carries it.
+ */
+export function sseStoryEvent(id: string, json: string): string {
+  return `id: ${id}\nevent: story\ndata: ${json}\n\n`;
+}
+
+/** The last event of a stream ended by the server for a reason the client must act on (`token_expired`). */
+export function sseEndEvent(code: string, message: string): string {
+  return `event: end\ndata: ${JSON.stringify({ code, message })}\n\n`;
+}
+
+/** A comment line: keeps proxies from closing an idle stream. */
+export const sseHeartbeat = ': heartbeat\n\n';
+
+/** Sent first: EventSource retries after this many ms when the stream drops. */
+export const sseRetry = 'retry: 1000\n\n';
