@@ -39,6 +39,11 @@ export function sseEndEvent(code: string, message: string): string {
   return `event: end\ndata: ${JSON.stringify({ code, message })}\n\n`;
 }
 
+/** Marks the moment the stream follows the story; with `lastId`, an id-only block that sets EventSource's last event id. */
+export function sseSubscribed(lastId: string | null): string {
+  return lastId === null ? ': subscribed\n\n' : `: subscribed\nid: ${lastId}\n\n`;
+}
+
 /** A comment line: keeps proxies from closing an idle stream. */
 export const sseHeartbeat = ': heartbeat\n\n';
 

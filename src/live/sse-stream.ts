@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { SubscribedFrame } from '../protocol/live-messages.js';
 import type { Beating } from './heartbeat.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
-import { sseEndEvent, sseHeartbeat, sseResetEvent } from './sse-events.js';
+import { sseEndEvent, sseHeartbeat, sseResetEvent, sseSubscribed } from './sse-events.js';
 
 /** What every SSE stream of a process shares. */
 export interface SseContext extends SubscriptionContext {
@@ -84,8 +84,15 @@ export class SseStream implements SubscriptionSink, Beating {
     if (this.open) this.#response.write(text);
   }
 
+  /**
+   * `recovered: false` becomes a `reset` event. "Live from now" (no resume id) is marked with a `subscribed`
+   * comment and, when the node knows the story's position, an id-only block: EventSource takes the id as its
+   * last event id without dispatching anything, so a reconnect before the first update resumes from there.
+   */
   sendSubscribed(frame: SubscribedFrame): void {
     if (frame.recovered === false) this.sendControl(sseResetEvent(frame.story, frame.lastId));
+    else if (frame.recovered === undefined) this.sendControl(sseSubscribed(frame.lastId));
+    else this.sendControl(sseSubscribed(null));
   }
 
   async sendBacklog(frame: readonly Buffer[]): Promise<boolean> {
