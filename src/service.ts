@@ -8,6 +8,7 @@ import { Hub } from './live/hub.js';
 import { StoryFeed } from './live/story-feed.js';
 import { SseStreams } from './live/sse-streams.js';
 import { EmbargoScheduler } from './store/embargo-scheduler.js';
+import { createTokenVerifier } from './access/subscriber-token.js';
 import type { Logger } from './log.js';
 import { clusterNodeOptions, createClusterConnection } from './store/cluster-connection.js';
 import type { RedisClient } from './store/redis-client.js';
@@ -128,6 +129,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     subscribeRate: config.wsSubscribeRate,
     subscribeBurst: config.wsSubscribeBurst,
     heartbeatMs: config.wsHeartbeatMs,
+    verifyToken: config.subscriberTokenKeys ? createTokenVerifier(config.subscriberTokenKeys, subscriberTokenCheck) : undefined,
   });
   gateway.attach(app.server);
 

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeCodes } from '../protocol/errors.js';
+import type { TokenVerifier } from '../access/subscriber-token.js';
 import type { StoryStore } from '../store/story-store.js';
 import type { Hub } from './hub.js';
 import { rawSocketOf } from './frame.js';
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   subscribeBurst: number;
   /** Ping interval; a peer that misses two pongs is terminated. @default 25000 */
   heartbeatMs: number;
+  /** Verifies subscriber tokens (`auth` frames, `token` on subscribe); undefined when none is configured. */
+  verifyToken?: TokenVerifier | undefined;
 }
 
 /**
@@ -70,6 +73,7 @@ export class Gateway {
       backlogPageSize: 20,
       maxBadFrames: 20,
       badFrameWindowMs: 10_000,
+      verifyToken: options.verifyToken,
     };
     this.#wss = new WebSocketServer({
       noServer: true,
