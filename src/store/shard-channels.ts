@@ -146,6 +146,9 @@ export class ShardChannels {
     const options: RedisOptions = {
       // This class resubscribes by itself, after reading the connection's id.
       autoResubscribe: false,
+      // No INFO ready check: a SSUBSCRIBE that reaches a connection still in its ready check puts it in
+      // subscriber mode, INFO is then refused and the subscribe fails. Readiness (loading) does not matter here.
+      enableReadyCheck: false,
       enableOfflineQueue: true,
       maxRetriesPerRequest: null,
       lazyConnect: true,
