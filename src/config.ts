@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { TokenKeyError, verificationKeys, type VerificationKeys } from './access/verification-keys.js';
 
 const onOff = z.enum(['on', 'off']);
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -44,6 +46,13 @@ const EnvSchema = z.object({
   WEBHOOK_LEASE_MS: positiveInt(15_000),
   WEBHOOK_SWEEP_MS: positiveInt(30_000),
   WEBHOOK_IDLE_MS: positiveInt(30_000),
+  SUBSCRIBER_TOKEN_SECRET: z.string().optional(),
+  SUBSCRIBER_TOKEN_PUBLIC_KEY: z.string().optional(),
+  SUBSCRIBER_TOKEN_JWKS: z.string().optional(),
+  SUBSCRIBER_TOKEN_ISSUER: z.string().min(1).optional(),
+  SUBSCRIBER_TOKEN_AUDIENCE: z.string().min(1).optional(),
+  EMBARGO_POLL_MS: positiveInt(1_000),
+  SSE_HEARTBEAT_MS: positiveInt(15_000),
 });
 
 /** The validated, frozen configuration. Every field is documented in the README's configuration table. */
@@ -103,6 +112,15 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** Webhooks: see the README's configuration table (WEBHOOK_*). */
   readonly webhooks: WebhookConfig;
+  /** Keys subscriber tokens are verified with (and, with SUBSCRIBER_TOKEN_SECRET, minted with); undefined when none is set. */
+  readonly subscriberTokenKeys: VerificationKeys | undefined;
+  /** `iss` and `aud` a subscriber token must carry, when set. */
+  readonly subscriberTokenIssuer: string | undefined;
+  readonly subscriberTokenAudience: string | undefined;
+  /** How often each node looks for embargoes that are due. */
+  readonly embargoPollMs: number;
+  /** Interval of the heartbeat comment on Server-Sent Events streams. */
+  readonly sseHeartbeatMs: number;
 }
 
 /** Webhook delivery settings. */
@@ -226,6 +244,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sweepMs: e.WEBHOOK_SWEEP_MS,
       idleMs: e.WEBHOOK_IDLE_MS,
     }),
+    subscriberTokenKeys: parseTokenKeys(e.SUBSCRIBER_TOKEN_SECRET, e.SUBSCRIBER_TOKEN_PUBLIC_KEY, e.SUBSCRIBER_TOKEN_JWKS),
+    subscriberTokenIssuer: e.SUBSCRIBER_TOKEN_ISSUER,
+    subscriberTokenAudience: e.SUBSCRIBER_TOKEN_AUDIENCE,
+    embargoPollMs: e.EMBARGO_POLL_MS,
+    sseHeartbeatMs: e.SSE_HEARTBEAT_MS,
   });
 }
 
@@ -260,6 +283,27 @@ function parsePublishers(value: string, anonymousKeys: readonly string[]): reado
     publishers.push(Object.freeze({ name, key }));
   });
   return Object.freeze(publishers);
+}
+
+/**
+ * The subscriber token keys: SUBSCRIBER_TOKEN_SECRET (HS256), and/or SUBSCRIBER_TOKEN_PUBLIC_KEY (PEM; `\\n`
+ * escapes allowed, for environments that hold one line) or SUBSCRIBER_TOKEN_JWKS (a file holding a JWKS).
+ */
+function parseTokenKeys(secret: string | undefined, publicKey: string | undefined, jwksPath: string | undefined): VerificationKeys | undefined {
+  let jwks: { keys: [] } | undefined;
+  if (jwksPath !== undefined) {
+    try {
+      jwks = JSON.parse(readFileSync(jwksPath, 'utf8')) as { keys: [] };
+    } catch (error) {
+      throw new ConfigError(`SUBSCRIBER_TOKEN_JWKS: cannot read a JSON key set from "${jwksPath}" (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+  try {
+    return verificationKeys({ secret, publicKeyPem: publicKey?.replace(/\\n/g, '\n'), jwks });
+  } catch (error) {
+    if (error instanceof TokenKeyError) throw new ConfigError(error.message);
+    throw error;
+  }
 }
 
 /**

@@ -6,6 +6,9 @@ import { buildHttpApp } from './http/http-app.js';
 import { Gateway } from './live/gateway.js';
 import { Hub } from './live/hub.js';
 import { StoryFeed } from './live/story-feed.js';
+import { SseStreams } from './live/sse-streams.js';
+import { EmbargoScheduler } from './store/embargo-scheduler.js';
+import { createTokenVerifier } from './access/subscriber-token.js';
 import type { Logger } from './log.js';
 import { ServiceMetrics } from './metrics.js';
 import { clusterNodeOptions, createClusterConnection } from './store/cluster-connection.js';
@@ -34,6 +37,8 @@ export interface RunningService {
   readonly metrics: ServiceMetrics;
   /** This node's webhook deliveries. */
   readonly webhooks: WebhookDispatcher;
+  readonly sseStreams: SseStreams;
+  readonly embargoes: EmbargoScheduler;
   /** Ordered shutdown: refuse new work, close sockets with 1001, finish in-flight requests, close Redis. */
   stop(): Promise<void>;
 }
@@ -88,9 +93,23 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     allowPrivate: config.webhooks.allowPrivateNetworks,
   });
   store.onAppend(webhooks.storyAppended);
+  const sseStreams = new SseStreams({
+    hub,
+    store,
+    logger,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+    drainTimeoutMs: config.wsDrainTimeoutMs,
+    heartbeatMs: config.sseHeartbeatMs,
+  });
+  const embargoes = new EmbargoScheduler(store, { pollMs: config.embargoPollMs, log: logger.child({ component: 'embargo' }) });
+  embargoes.start();
+  const subscriberTokenCheck = { issuer: config.subscriberTokenIssuer, audience: config.subscriberTokenAudience };
 
   let shuttingDown = false;
   const app = await buildHttpApp({
+    subscriberTokenKeys: config.subscriberTokenKeys,
+    subscriberTokenCheck,
+    eventStreams: sseStreams,
     store,
     readCache,
     cdnPolicy: {
@@ -133,6 +152,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
     subscribeRate: config.wsSubscribeRate,
     subscribeBurst: config.wsSubscribeBurst,
     heartbeatMs: config.wsHeartbeatMs,
+    verifyToken: config.subscriberTokenKeys ? createTokenVerifier(config.subscriberTokenKeys, subscriberTokenCheck) : undefined,
   });
   gateway.attach(app.server);
   metrics.readLiveState({
@@ -162,6 +182,8 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       shuttingDown = true;
       demo?.stop();
       gateway.closeAll();
+      sseStreams.closeAll();
+      await embargoes.stop();
       // Fastify stops accepting, lets in-flight requests (ingests) finish and closes idle keep-alive sockets.
       await Promise.all([app.close(), gateway.drained(3_000), webhooks.stop()]);
       channels.stop();
@@ -170,5 +192,5 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       metrics.close();
     })());
 
-  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, metrics, webhooks, stop };
+  return { url: `http://${host}:${port}`, port, app, store, readCache, hub, feed, channels, gateway, metrics, webhooks, sseStreams, embargoes, stop };
 }

@@ -34,11 +34,12 @@ const allowed: Record<string, (target: string) => boolean> = {
   client: (t) => ['protocol', 'client'].includes(layerOf(t)),
   store: (t) => ['protocol', 'store'].includes(layerOf(t)) || ['ioredis', 'node:fs', 'pino', 'cluster-key-slot'].includes(t),
   // metrics.js (src/metrics.ts) is the one registry: the layers that count take their counters from it.
-  live: (t) => ['protocol', 'store', 'live'].includes(layerOf(t)) || t === 'metrics.js' || ['ws', 'pino', 'ioredis'].includes(t) || t.startsWith('node:'),
+  access: (t) => ['protocol', 'access'].includes(layerOf(t)) || ['jose', 'node:crypto'].includes(t),
+  live: (t) => ['protocol', 'store', 'live', 'access'].includes(layerOf(t)) || t === 'metrics.js' || ['ws', 'pino', 'ioredis'].includes(t) || t.startsWith('node:'),
   read: (t) => ['protocol', 'store', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
-  web: (t) => ['protocol', 'store', 'client', 'web', 'read'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
+  web: (t) => ['protocol', 'store', 'client', 'web', 'read', 'access'].includes(layerOf(t)) || t.startsWith('node:') || t === 'fastify',
   webhooks: (t) => ['protocol', 'store', 'webhooks'].includes(layerOf(t)) || t.startsWith('node:') || t === 'pino',
-  http: (t) => ['protocol', 'store', 'http', 'web', 'read', 'webhooks'].includes(layerOf(t)) || t === 'metrics.js' || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),
+  http: (t) => ['protocol', 'store', 'http', 'web', 'read', 'webhooks', 'access'].includes(layerOf(t)) || t === 'metrics.js' || t.startsWith('node:') || t.includes('fastify') || ['zod', 'pino'].includes(t),
 };
 
 describe('import direction', () => {
@@ -54,6 +55,10 @@ describe('import direction', () => {
       expect(refused).toEqual([]);
     });
   }
+
+  it('lets access import neither http nor live (they import it)', () => {
+    expect(all.filter(([file, target]) => layerOf(file) === 'access' && ['http', 'live', 'web', 'store'].includes(layerOf(target)))).toEqual([]);
+  });
 
   it('lets nothing but the composition root import live or http', () => {
     const refused = all.filter(

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ReaderAccess, redactTokenInUrl } from '../access/story-access.js';
+import { createTokenVerifier, type TokenCheckOptions } from '../access/subscriber-token.js';
+import type { VerificationKeys } from '../access/verification-keys.js';
 import { StoppressError } from '../protocol/errors.js';
 import type { CdnPolicy } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
@@ -12,7 +15,9 @@ import { healthRoutes } from './health-routes.js';
 import { metricsRoute } from './metrics-route.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { useJsonObjectBodies } from './json-body.js';
-import { createPublisherAuth } from './publisher-auth.js';
+import { createPublisherAuth, createPublisherKeyCheck } from './publisher-auth.js';
+import { eventRoutes, type EventStreams } from './event-routes.js';
+import { tokenRoutes } from './token-routes.js';
 import { readRoutes } from './read-routes.js';
 import { RouteMethods } from './route-methods.js';
 import { webRoutes } from '../web/web-routes.js';
@@ -42,6 +47,11 @@ export interface HttpAppOptions {
   metricsToken: string | undefined;
   /** Webhook registration: the registry, WEBHOOK_ALLOW_PRIVATE_NETWORKS, and how to tell this node's dispatcher of a change. */
   webhooks?: { store: WebhookStore; allowPrivateNetworks: boolean; registryChanged: () => void };
+  /** Subscriber token keys (SUBSCRIBER_TOKEN_*); undefined when none is configured. */
+  subscriberTokenKeys?: VerificationKeys | undefined;
+  subscriberTokenCheck?: TokenCheckOptions;
+  /** Opens Server-Sent Events streams (the live layer's, through the same hub as sockets). */
+  eventStreams?: EventStreams;
 }
 
 /** Request bodies over this are refused with 413 before they are parsed. */
@@ -86,7 +96,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     options.metrics.httpRequests.inc({ route: route ?? 'unmatched', status: String(reply.statusCode) });
     const updateId = reply.getHeader('x-update-id');
     const code = errorCodeOf(reply);
-    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}), ...(code ? { code } : {}) };
+    const line = { method: request.method, url: redactTokenInUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}), ...(code ? { code } : {}) };
     if (route === '/healthz' || route === '/readyz') request.log.debug(line, 'request');
     else request.log.info(line, 'request');
   });
@@ -102,17 +112,26 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown, deliveryProblem: options.deliveryProblem });
   await app.register(metricsRoute, { metrics: options.metrics, token: options.metricsToken });
-  await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy });
-  await app.register(ingestRoutes, { store: options.store, metrics: options.metrics, authorize: createPublisherAuth(options.publisherKeys, options.publishers) });
-  await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
+  const tokenCheck = options.subscriberTokenCheck ?? {};
+  const publisherKeys = [...options.publisherKeys, ...(options.publishers ?? []).map((p) => p.key)];
+  const access = new ReaderAccess(
+    options.subscriberTokenKeys ? createTokenVerifier(options.subscriberTokenKeys, tokenCheck) : undefined,
+    createPublisherKeyCheck(publisherKeys),
+  );
+  const authorize = createPublisherAuth(options.publisherKeys, options.publishers);
+  await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, access });
+  if (options.eventStreams) await app.register(eventRoutes, { readCache: options.readCache, access, streams: options.eventStreams });
+  await app.register(ingestRoutes, { store: options.store, metrics: options.metrics, authorize });
+  await app.register(tokenRoutes, { keys: options.subscriberTokenKeys, check: tokenCheck, authorize });
+  await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl, access });
   if (options.webhooks) {
     await app.register(webhookRoutes, {
       webhooks: options.webhooks.store,
-      authorize: createPublisherAuth(options.publisherKeys),
+      authorize,
       allowPrivateNetworks: options.webhooks.allowPrivateNetworks,
       registryChanged: options.webhooks.registryChanged,
     });
   }
-  await app.register(feedRoutes, { readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl });
+  await app.register(feedRoutes, { readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl, access });
   return app;
 }

@@ -42,8 +42,9 @@ export async function ingestRoutes(app: FastifyInstance, { store, metrics, autho
   app.put<{ Params: { story: string } }>('/v1/stories/:story', async (request, reply) => {
     const story = parseStoryId(request.params.story);
     const meta = parseOrThrow(StoryMetaInput, request.body, 'the story metadata');
-    await store.putMeta(story, meta, request.publisher?.name ?? null);
-    return reply.code(200).send({ story, ...meta });
+    const stored = await store.putMeta(story, meta, request.publisher?.name ?? null);
+    // The visibility as stored: a PUT that left it out shows what it kept.
+    return reply.code(200).send({ story, ...meta, visibility: stored.visibility, embargoUntil: stored.embargoUntil });
   });
 
   await app.register(storyEditRoutes, { store });

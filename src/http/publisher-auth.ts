@@ -48,3 +48,14 @@ export function createPublisherAuth(
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
+
+/** A constant-time check of one publisher key (the reader routes accept a publisher key where a subscriber token goes). */
+export function createPublisherKeyCheck(publisherKeys: readonly string[]): (key: string) => boolean {
+  const digests = publisherKeys.map(sha256);
+  return (key) => {
+    const given = sha256(key);
+    let ok = false;
+    for (const digest of digests) ok = timingSafeEqual(digest, given) || ok;
+    return ok;
+  };
+}

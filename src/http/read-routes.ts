@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { credentialsOf, isPrivateAt, readerCovers, type ReaderAccess } from '../access/story-access.js';
 import { StoppressError } from '../protocol/errors.js';
-import { serveStory, type CdnPolicy } from '../read/cached-reply.js';
+import type { StorySummary } from '../protocol/update.js';
+import { addVary, privateCacheControl, serveStory, type CdnPolicy } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
 import type { StoryStore } from '../store/story-store.js';
 import { pagedView } from '../web/view-paging.js';
@@ -13,6 +15,8 @@ export interface ReadRoutesOptions {
   readCache: StoryCache;
   /** Cache-Control of the story view. */
   cdnPolicy: CdnPolicy;
+  /** Who may see private stories (subscriber tokens, publisher keys). */
+  access: ReaderAccess;
 }
 
 /** Top-level updates of a paged view when `before` is given without `limit`. */
@@ -29,8 +33,14 @@ const RangeQuery = z.object({
 });
 
 /** Public read routes: the story list, the story view and the raw entries. */
-export async function readRoutes(app: FastifyInstance, { store, readCache, cdnPolicy }: ReadRoutesOptions): Promise<void> {
-  app.get('/v1/stories', async () => ({ stories: await store.listStories() }));
+export async function readRoutes(app: FastifyInstance, { store, readCache, cdnPolicy, access }: ReadRoutesOptions): Promise<void> {
+  // Private stories are listed only to requests whose token covers them; such a list is nobody else's to store.
+  app.get('/v1/stories', async (request, reply) => {
+    const { stories, withPrivate } = await visibleStories(store, access, request);
+    addVary(reply, 'Authorization');
+    if (withPrivate) void reply.header('cache-control', privateCacheControl);
+    return { stories };
+  });
 
   // The whole view, or with `limit`/`before` one page of its top-level updates; served from the read cache.
   app.get<{ Params: { story: string } }>('/v1/stories/:story', async (request, reply) => {
@@ -50,18 +60,41 @@ export async function readRoutes(app: FastifyInstance, { store, readCache, cdnPo
         contentType: 'application/json; charset=utf-8',
         body: JSON.stringify(paged ? pagedView(cached, limit, before) : cached.snapshot.view),
       }),
-      notFound: () => {
-        throw new StoppressError('not_found', `story "${story}" has no updates`);
-      },
+      notFound: () => notFound(story),
+      access: (stamp) => access.check(story, stamp, credentialsOf(request), () => notFound(story)),
     });
   });
 
-  app.get<{ Params: { story: string } }>('/v1/stories/:story/updates', async (request) => {
+  app.get<{ Params: { story: string } }>('/v1/stories/:story/updates', async (request, reply) => {
     const story = parseStoryId(request.params.story);
     const query = parseOrThrow(RangeQuery, request.query, 'the query');
     const after = query.after === undefined ? undefined : parseUpdateId(query.after, 'after');
+    const stamp = await readCache.stamp(story);
+    addVary(reply, 'Authorization');
+    if (await access.check(story, stamp, credentialsOf(request), () => notFound(story))) void reply.header('cache-control', privateCacheControl);
     return store.readRange(story, after, query.limit);
   });
+}
+
+function notFound(story: string): never {
+  throw new StoppressError('not_found', `story "${story}" has no updates`);
+}
+
+/**
+ * The stories a request may see listed: the public ones, and the private ones its token (or publisher key)
+ * covers. Rejects with 401 for a bad or expired token. Shared by `GET /v1/stories` and the index page.
+ */
+export async function visibleStories(
+  store: StoryStore,
+  access: ReaderAccess,
+  request: { headers: { authorization?: string | undefined }; query: unknown },
+): Promise<{ stories: StorySummary[]; withPrivate: boolean }> {
+  const all = await store.listStories();
+  const now = Date.now();
+  if (!all.some((s) => isPrivateAt(s, now))) return { stories: all, withPrivate: false };
+  const reader = await access.reader(credentialsOf(request));
+  const stories = all.filter((s) => !isPrivateAt(s, now) || readerCovers(reader, s.story, now));
+  return { stories, withPrivate: stories.some((s) => isPrivateAt(s, now)) };
 }
 
 function hasParameters(query: unknown): boolean {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { closeCodes } from '../protocol/errors.js';
 import type { ServiceMetrics } from '../metrics.js';
+import type { TokenVerifier } from '../access/subscriber-token.js';
 import type { StoryStore } from '../store/story-store.js';
 import type { Hub } from './hub.js';
 import { rawSocketOf } from './frame.js';
@@ -41,6 +42,8 @@ export interface GatewayOptions {
   subscribeBurst: number;
   /** Ping interval; a peer that misses two pongs is terminated. @default 25000 */
   heartbeatMs: number;
+  /** Verifies subscriber tokens (`auth` frames, `token` on subscribe); undefined when none is configured. */
+  verifyToken?: TokenVerifier | undefined;
 }
 
 /**
@@ -76,6 +79,7 @@ export class Gateway {
       backlogPageSize: 20,
       maxBadFrames: 20,
       badFrameWindowMs: 10_000,
+      verifyToken: options.verifyToken,
     };
     this.#wss = new WebSocketServer({
       noServer: true,

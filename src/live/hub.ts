@@ -3,12 +3,15 @@ import type { ServiceMetrics } from '../metrics.js';
 import type { StoredEntry } from '../store/story-store.js';
 import type { StoryEntries } from './story-feed.js';
 import { encodeTextFrame, updateFrameJson } from './frame.js';
+import { sseUpdateEvent } from './sse-events.js';
 
 /** One stream entry ready to send: its id and its complete WebSocket frame, built once per process. */
 export interface LiveEntry {
   readonly id: string;
   /** Header and payload of the `update` text frame: the same bytes for every socket. */
   readonly frame: Buffer;
+  /** The same entry as a Server-Sent Events `update` event: built on first demand, once per process, shared by every stream. */
+  readonly sse: Buffer;
 }
 
 /** New entries of one story, as the stream reader got them in one read. Shared by every subscriber: never changed. */
@@ -17,6 +20,43 @@ export interface LiveBatch {
   readonly entries: readonly LiveEntry[];
   /** Every entry's frame back to back, so a socket takes the whole batch in one write. */
   readonly bytes: Buffer;
+  /** Every entry's SSE event back to back (built on first demand, once). */
+  readonly sse: Buffer;
+}
+
+/** A LiveEntry whose SSE form is made only if an SSE stream asks: sockets never pay for it. */
+class HubEntry implements LiveEntry {
+  readonly id: string;
+  readonly frame: Buffer;
+  readonly #story: string;
+  readonly #data: string;
+  #sse: Buffer | undefined;
+
+  constructor(story: string, id: string, data: string) {
+    this.id = id;
+    this.frame = encodeTextFrame(updateFrameJson(story, id, data));
+    this.#story = story;
+    this.#data = data;
+  }
+
+  get sse(): Buffer {
+    return (this.#sse ??= sseUpdateEvent(this.#story, this.id, this.#data));
+  }
+}
+
+class HubBatch implements LiveBatch {
+  readonly entries: readonly HubEntry[];
+  readonly bytes: Buffer;
+  #sse: Buffer | undefined;
+
+  constructor(entries: readonly HubEntry[]) {
+    this.entries = entries;
+    this.bytes = entries.length === 1 ? entries[0]!.frame : Buffer.concat(entries.map((e) => e.frame));
+  }
+
+  get sse(): Buffer {
+    return (this.#sse ??= this.entries.length === 1 ? this.entries[0]!.sse : Buffer.concat(this.entries.map((e) => e.sse)));
+  }
 }
 
 /** A local subscriber of one story (one socket's subscription). */
@@ -139,14 +179,10 @@ export class Hub {
   publish(story: string, entries: readonly StoredEntry[]): void {
     const set = this.#subscribers.get(story);
     if (!set || set.size === 0) return;
-    const live = entries.map(({ id, data }) => ({
-      id,
-      frame: encodeTextFrame(updateFrameJson(story, id, data)),
-    }));
-    const batch: LiveBatch = { entries: live, bytes: live.length === 1 ? live[0]!.frame : Buffer.concat(live.map((e) => e.frame)) };
+    const batch: LiveBatch = new HubBatch(entries.map(({ id, data }) => new HubEntry(story, id, data)));
     for (const subscriber of set) subscriber.deliver(batch);
     // Once per publish, after the writes: subscribers × entries, never a metrics call per socket.
-    this.#metrics?.delivered(set.size, live, batch.bytes.length);
+    this.#metrics?.delivered(set.size, batch.entries, batch.bytes.length);
   }
 
   /** Stories with local subscribers (for tests and metrics). */

@@ -5,6 +5,9 @@ import { closeCodes, StoppressError, type ErrorCode } from '../protocol/errors.j
 import { storyIdPattern } from '../protocol/ids.js';
 import { ClientFrame, type ErrorFrame } from '../protocol/live-messages.js';
 import type { ServiceMetrics } from '../metrics.js';
+import { isPrivateAt } from '../access/story-access.js';
+import { patternsCover } from '../access/story-patterns.js';
+import type { SubscriberToken, TokenVerifier } from '../access/subscriber-token.js';
 import type { Corkable } from './hub.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 
@@ -26,6 +29,8 @@ export interface ConnectionContext extends SubscriptionContext {
   /** Bad frames tolerated per window before the socket is closed with 1008. */
   readonly maxBadFrames: number;
   readonly badFrameWindowMs: number;
+  /** Verifies subscriber tokens; undefined when none is configured (private stories then answer token_invalid to any token). */
+  readonly verifyToken: TokenVerifier | undefined;
 }
 
 const textFrame = { binary: false } as const;
@@ -73,6 +78,14 @@ export class LiveConnection implements SubscriptionSink, Corkable {
   /** Subscribe-rate token bucket: tokens left and when they were counted; undefined until the first subscribe. */
   #tokens: number | undefined;
   #tokensAt = 0;
+  /** Frames run one after another (a subscribe waits for its access check). */
+  #frameChain: Promise<void> = Promise.resolve();
+  /** The token of the last accepted `auth` frame: it covers later subscribes. */
+  #token: SubscriberToken | undefined;
+  /** Private stories followed, and when the token that lets this socket follow each expires (ms). */
+  #expiries: Map<string, number> | undefined;
+  /** One timer per socket, at the earliest expiry (not one per subscription). */
+  #expiryTimer: NodeJS.Timeout | undefined;
   /** Pings sent since the last pong; the heartbeat terminates the socket at 2. */
   unansweredPings = 0;
 
@@ -237,11 +250,12 @@ export class LiveConnection implements SubscriptionSink, Corkable {
       return;
     }
     if (!this.#takeToken()) {
-      this.#refuse('rate_limited', `over ${this.context.subscribeRate} subscribe and unsubscribe frames a second: slow down`, frame.story);
+      this.#refuse('rate_limited', `over ${this.context.subscribeRate} subscribe and unsubscribe frames a second: slow down`, 'story' in frame ? frame.story : undefined);
       return;
     }
-    if (frame.type === 'subscribe') this.#subscribe(frame.story, frame.since);
-    else this.#unsubscribe(frame.story);
+    // The access check of a subscribe reads Redis: frames run in arrival order all the same.
+    const run = frame.type === 'auth' ? () => this.#authenticate(frame.token) : frame.type === 'subscribe' ? () => this.#checkedSubscribe(frame.story, frame.since, frame.token) : () => this.#unsubscribe(frame.story);
+    this.#frameChain = this.#frameChain.then(run, run);
   }
 
   /** The subscribe-rate token bucket: a reconnecting client may resubscribe a full burst at once, then `subscribeRate` a second. */
@@ -256,6 +270,90 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     }
     this.#tokens = tokens - 1;
     return true;
+  }
+
+  async #verify(token: string): Promise<SubscriberToken> {
+    const verify = this.context.verifyToken;
+    if (!verify) throw new StoppressError('token_invalid', 'the subscriber token is invalid: this service is configured to accept no subscriber tokens');
+    return verify(token);
+  }
+
+  /** `auth`: the token covers later subscribes and extends the private subscriptions it covers. A refused one leaves the previous token in place. */
+  async #authenticate(raw: string): Promise<void> {
+    let token: SubscriberToken;
+    try {
+      token = await this.#verify(raw);
+    } catch (error) {
+      const known = error instanceof StoppressError ? error : new StoppressError('token_invalid', 'the subscriber token is invalid');
+      this.#sendError({ type: 'error', code: known.code, message: known.message });
+      return;
+    }
+    this.#token = token;
+    if (this.#expiries) {
+      for (const [story, expiresAt] of this.#expiries) {
+        if (patternsCover(token.stories, story) && token.expiresAtMs > expiresAt) this.#expiries.set(story, token.expiresAtMs);
+      }
+      this.#armExpiry();
+    }
+    this.sendControl(JSON.stringify({ type: 'authenticated', expiresAt: new Date(token.expiresAtMs).toISOString() }));
+  }
+
+  /**
+   * Subscribe with the access check: a private story needs a token (the frame's, else the socket's `auth` one)
+   * that covers it. Refusals are error frames naming the story (`token_required`, `token_invalid`,
+   * `token_expired`, `forbidden`): a story's id and existence are not secret here, its content is.
+   */
+  async #checkedSubscribe(story: string, since: string | undefined, frameToken: string | undefined): Promise<void> {
+    let expiresAt: number | undefined;
+    try {
+      const fields = await this.context.store.readStamp(story);
+      const now = Date.now();
+      if (isPrivateAt(fields, now)) {
+        const token = frameToken === undefined ? this.#token : await this.#verify(frameToken);
+        if (!token) throw new StoppressError('token_required', `story "${story}" is private: send an auth frame (or a token on the subscribe) that covers it`);
+        if (token.expiresAtMs <= now) throw new StoppressError('token_expired', 'the subscriber token has expired: send a new auth frame');
+        if (!patternsCover(token.stories, story)) throw new StoppressError('forbidden', `the subscriber token does not cover story "${story}"`);
+        expiresAt = token.expiresAtMs;
+      }
+    } catch (error) {
+      const known = error instanceof StoppressError ? error : undefined;
+      if (!known) this.context.log.error({ err: error, story }, 'subscribe check failed');
+      this.#sendError({ type: 'error', code: known?.code ?? 'internal', message: known?.message ?? 'subscribe failed', story });
+      return;
+    }
+    if (!this.open) return;
+    this.#subscribe(story, since);
+    if (!this.#subscriptions.has(story)) return;
+    if (expiresAt === undefined) this.#expiries?.delete(story);
+    else (this.#expiries ??= new Map()).set(story, expiresAt);
+    this.#armExpiry();
+  }
+
+  #armExpiry(): void {
+    clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    if (!this.#expiries || this.#expiries.size === 0) return;
+    const earliest = Math.min(...this.#expiries.values());
+    this.#expiryTimer = setTimeout(() => void this.#expire(), Math.min(Math.max(0, earliest - Date.now()), 2 ** 31 - 1));
+    this.#expiryTimer.unref();
+  }
+
+  /** Ends the private subscriptions whose token expired unrefreshed, each with a `token_expired` error frame; stories public by now stay. */
+  async #expire(): Promise<void> {
+    const expiries = this.#expiries;
+    if (!expiries) return;
+    const now = Date.now();
+    for (const [story, expiresAt] of [...expiries]) {
+      if (expiresAt > now) continue;
+      const fields = await this.context.store.readStamp(story).catch(() => ({ visibility: 'private' }));
+      if (expiries.get(story) !== expiresAt) continue;
+      expiries.delete(story);
+      if (!isPrivateAt(fields, Date.now())) continue;
+      this.#subscriptions.get(story)?.stop();
+      this.#subscriptions.delete(story);
+      this.#sendError({ type: 'error', code: 'token_expired', message: 'the subscriber token expired: send a new auth frame and subscribe again with since', story });
+    }
+    this.#armExpiry();
   }
 
   #subscribe(story: string, since: string | undefined): void {
@@ -285,6 +383,7 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     }
     subscription.stop();
     this.#subscriptions.delete(story);
+    this.#expiries?.delete(story);
     this.#ws.send(JSON.stringify({ type: 'unsubscribed', story }));
   }
 
@@ -310,6 +409,8 @@ export class LiveConnection implements SubscriptionSink, Corkable {
 
   /** Nothing is delivered to a closing socket: its subscriptions leave the hub at once. */
   stopSubscriptions(): void {
+    clearTimeout(this.#expiryTimer);
+    this.#expiries = undefined;
     for (const subscription of this.#subscriptions.values()) subscription.stop();
     this.#subscriptions.clear();
   }

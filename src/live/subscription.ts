@@ -2,6 +2,7 @@ import type { SubscribedFrame } from '../protocol/live-messages.js';
 import { compareUpdateIds } from '../protocol/update.js';
 import type { StoryStore } from '../store/story-store.js';
 import { textFrameParts, updateFrameBytes } from './frame.js';
+import { sseUpdateEventBytes } from './sse-events.js';
 import type { Hub, HubSubscriber, LiveBatch, LiveEntry } from './hub.js';
 
 /**
@@ -14,6 +15,13 @@ export interface SubscriptionSink {
   sendLive(frames: Buffer): void;
   /** Sends a small control frame (`subscribed`) without waiting for the socket. */
   sendControl(json: string): void;
+  /**
+   * What the sink writes: WebSocket frames (absent, the default) or Server-Sent Events (`"sse"`: the entries'
+   * `sse` bytes, built once per entry per process and shared, see LiveEntry).
+   */
+  readonly encoding?: 'sse';
+  /** Takes the `subscribed` frame itself when present (SSE turns `recovered: false` into a `reset` event); otherwise it goes to sendControl as JSON. */
+  sendSubscribed?(frame: SubscribedFrame): void;
   /**
    * Writes one backlog frame, first waiting while the socket's unsent output is at its high-water mark.
    * Resolves false when the socket closed (or was closed as slow because it did not drain in time).
@@ -62,15 +70,19 @@ export class StorySubscription implements HubSubscriber {
   /** While live: ids at or below this were sent already (null once an entry above it was delivered). */
   #floor: string | null = null;
 
+  /** The sink takes SSE events rather than WebSocket frames. */
+  readonly #sse: boolean;
+
   constructor(story: string, sink: SubscriptionSink, context: SubscriptionContext) {
     this.story = story;
     this.#sink = sink;
     this.#context = context;
+    this.#sse = sink.encoding === 'sse';
   }
 
   deliver(batch: LiveBatch): void {
     if (this.#state === 'live') {
-      if (this.#floor === null) this.#sink.sendLive(batch.bytes);
+      if (this.#floor === null) this.#sink.sendLive(this.#sse ? batch.sse : batch.bytes);
       else this.#sendAboveFloor(batch.entries);
       return;
     }
@@ -79,7 +91,7 @@ export class StorySubscription implements HubSubscriber {
     let bytes = 0;
     for (const entry of batch.entries) {
       pending.push(entry);
-      bytes += entry.frame.length;
+      bytes += this.#sse ? entry.sse.length : entry.frame.length;
     }
     this.#pendingBytes += bytes;
     this.#sink.hold(bytes);
@@ -131,7 +143,8 @@ export class StorySubscription implements HubSubscriber {
     const fresh = floor === null ? entries : entries.filter((entry) => compareUpdateIds(entry.id, floor) > 0);
     if (fresh.length === 0) return;
     this.#floor = null;
-    this.#sink.sendLive(fresh.length === 1 ? fresh[0]!.frame : Buffer.concat(fresh.map((e) => e.frame)));
+    const part = this.#sse ? (e: LiveEntry) => e.sse : (e: LiveEntry) => e.frame;
+    this.#sink.sendLive(fresh.length === 1 ? part(fresh[0]!) : Buffer.concat(fresh.map(part)));
   }
 
   /** Stops delivery and unregisters from the hub. Idempotent. */
@@ -159,7 +172,8 @@ export class StorySubscription implements HubSubscriber {
       const page = await store.readEntryBytes(this.story, cursor, backlogPageSize);
       for (const { id, data } of page) {
         if (this.#state !== 'syncing') return undefined;
-        if (!(await this.#sink.sendBacklog(textFrameParts(updateFrameBytes(this.story, id, data))))) return undefined;
+        const frame = this.#sse ? [sseUpdateEventBytes(this.story, id, data)] : textFrameParts(updateFrameBytes(this.story, id, data));
+        if (!(await this.#sink.sendBacklog(frame))) return undefined;
         cursor = id;
       }
       if (this.#state !== 'syncing' || !this.#sink.open) return undefined;
@@ -169,7 +183,8 @@ export class StorySubscription implements HubSubscriber {
 
   #sendSubscribed(frame: SubscribedFrame): boolean {
     if (this.#state !== 'syncing' || !this.#sink.open) return false;
-    this.#sink.sendControl(JSON.stringify(frame));
+    if (this.#sink.sendSubscribed) this.#sink.sendSubscribed(frame);
+    else this.#sink.sendControl(JSON.stringify(frame));
     return true;
   }
 }

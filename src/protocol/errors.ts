@@ -24,6 +24,9 @@ export const errorCatalogue = {
   redis_unavailable: { status: 503, meaning: 'Redis is unreachable or did not answer within 1.5 s; the answer comes within 2.0 s of the request\'s arrival. A timed-out append may still land, so retry with the same Idempotency-Key: it is stored at most once.' },
   not_delivering: { status: 503, meaning: '`/readyz` only: this node cannot deliver live updates: a pub/sub connection (the message names the Redis node) has been down longer than `READY_PUBSUB_GRACE_MS`, or filling a gap from a stream keeps failing.' },
   shutting_down: { status: 503, meaning: 'The node is shutting down; retry (on another node).' },
+  token_invalid: { status: 401, meaning: 'A subscriber token is malformed, is not signed with an accepted algorithm and key (`alg: none` never is), names the wrong `iss` or `aud`, is not valid yet (`nbf`), or has claims of the wrong type (`stories` entries must be story ids or prefixes ending in one `*`); the message says which.' },
+  token_expired: { status: 401, meaning: 'The subscriber token is past its `exp`. On `/v1/live`, subscriptions a token covered end with this code when it expires unrefreshed (send a new `auth` frame before then).' },
+  minting_unavailable: { status: 501, meaning: '`POST /v1/tokens` needs `SUBSCRIBER_TOKEN_SECRET`: with only a public key (or JWKS) configured this service can verify tokens but not sign them.' },
   internal: { status: 500, meaning: 'An unexpected error; it is logged with the request id.' },
   // WebSocket-only codes (sent in error frames; the socket stays open).
   bad_frame: { status: 400, meaning: 'A WebSocket frame is not JSON, not a known type, or fails validation.' },
@@ -32,6 +35,8 @@ export const errorCatalogue = {
   rate_limited: { status: 429, meaning: 'The socket sent subscribe and unsubscribe frames faster than `WS_SUBSCRIBE_RATE` allows (after a burst of `WS_SUBSCRIBE_BURST`); retry later. A socket that keeps going is closed with 1008.' },
   node_story_limit: { status: 503, meaning: 'This node already follows `MAX_ACTIVE_STORIES` stories; retry later (or on another node).' },
   not_flaggable: { status: 422, meaning: 'Flags (`key`, `pinned`) were set on a correction or a story change: only statements and reactions carry them.' },
+  token_required: { status: 401, meaning: 'WebSocket: the story is private and no subscriber token came with the subscribe (send an `auth` frame or a `token` field). Over HTTP (pages, reads, SSE) a private story without a token answers `not_found`.' },
+  forbidden: { status: 403, meaning: 'WebSocket: the subscriber token does not cover this private story. (A story\'s id and existence are not secret on `/v1/live`; its content is.) Over HTTP this answers `not_found`.' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

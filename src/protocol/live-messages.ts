@@ -6,13 +6,23 @@ export const SubscribeFrame = z.strictObject({
   type: z.literal('subscribe'),
   story: StoryId,
   since: UpdateId.optional(),
+  /** A subscriber token for this subscribe only (a private story needs one that covers it). */
+  token: z.string().min(1).max(8192).optional(),
+});
+/**
+ * Client → server: a subscriber token covering this socket's later subscribes (until it expires). A new one
+ * replaces it and extends the subscriptions it covers, without resubscribing.
+ */
+export const AuthFrame = z.strictObject({
+  type: z.literal('auth'),
+  token: z.string().min(1).max(8192),
 });
 /** Client → server: stop following a story. */
 export const UnsubscribeFrame = z.strictObject({
   type: z.literal('unsubscribe'),
   story: StoryId,
 });
-export const ClientFrame = z.discriminatedUnion('type', [SubscribeFrame, UnsubscribeFrame]);
+export const ClientFrame = z.discriminatedUnion('type', [SubscribeFrame, UnsubscribeFrame, AuthFrame]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
 /** Server → client: sent before any update of the subscription. */
@@ -60,5 +70,12 @@ export const ErrorFrame = z.object({
 });
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
 
-export const ServerFrame = z.discriminatedUnion('type', [SubscribedFrame, UpdateFrame, StoryFrame, UnsubscribedFrame, ErrorFrame]);
+/** Server → client: the `auth` frame's token was accepted; it covers this socket's subscribes until `expiresAt`. */
+export const AuthenticatedFrame = z.object({
+  type: z.literal('authenticated'),
+  expiresAt: z.iso.datetime(),
+});
+export type AuthenticatedFrame = z.infer<typeof AuthenticatedFrame>;
+
+export const ServerFrame = z.discriminatedUnion('type', [SubscribedFrame, UpdateFrame, StoryFrame, UnsubscribedFrame, ErrorFrame, AuthenticatedFrame]);
 export type ServerFrame = z.infer<typeof ServerFrame>;

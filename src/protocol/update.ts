@@ -145,6 +145,10 @@ export type ViewUpdate = z.infer<typeof ViewUpdate>;
 export const StoryStatus = z.enum(['live', 'ended']);
 export type StoryStatus = z.infer<typeof StoryStatus>;
 
+/** Who may read a story: everyone, or holders of a subscriber token that covers it (and publishers). */
+export const StoryVisibility = z.enum(['public', 'private']);
+export type StoryVisibility = z.infer<typeof StoryVisibility>;
+
 /** What a publisher PUTs to `/v1/stories/:story`. */
 export const StoryMetaInput = z
   .strictObject({
@@ -153,6 +157,14 @@ export const StoryMetaInput = z
     status: plainChoice("the story's status", ['live', 'ended']),
     coverageStartTime: plainDateTime('the coverage start time').optional(),
     coverageEndTime: plainDateTime('the coverage end time').optional(),
+    /** Left out: the story keeps its current visibility (a story never becomes public by omission). @default "public" */
+    visibility: StoryVisibility.optional(),
+    /** The story is private until then, then public by itself. Left out: kept; `null`: the embargo is lifted. */
+    embargoUntil: IsoDateTime.nullable().optional(),
+  })
+  .refine((m) => !(m.visibility === 'public' && typeof m.embargoUntil === 'string'), {
+    path: ['visibility'],
+    message: 'an embargoed story is private until embargoUntil: leave visibility out (or "private"), or send "embargoUntil": null',
   })
   .refine((m) => !m.coverageStartTime || !m.coverageEndTime || Date.parse(m.coverageStartTime) <= Date.parse(m.coverageEndTime), {
     path: ['coverageEndTime'],
@@ -175,6 +187,10 @@ export const StoryView = z.object({
   coverageEndTime: z.string().optional(),
   /** Id of the pinned update (shown first), when one is pinned. */
   pinned: UpdateId.optional(),
+  /** Present once set; absent means public. */
+  visibility: StoryVisibility.optional(),
+  /** Present while an embargo is pending: private until then. */
+  embargoUntil: z.string().optional(),
   lastId: UpdateId.nullable(),
   updates: z.array(ViewUpdate),
   nextBefore: UpdateId.nullable().optional(),
@@ -189,6 +205,9 @@ export const StorySummary = z.object({
   lastId: UpdateId.nullable(),
   updatedAt: z.iso.datetime().nullable(),
   count: z.number().int().nonnegative(),
+  /** Present once set; absent means public. */
+  visibility: StoryVisibility.optional(),
+  embargoUntil: z.string().optional(),
 });
 export type StorySummary = z.infer<typeof StorySummary>;
 

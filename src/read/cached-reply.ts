@@ -97,7 +97,17 @@ export interface ServeStoryOptions {
   headers?: Record<string, string>;
   /** Called when the story does not exist; throws the route's not-found error. */
   notFound: () => never;
+  /**
+   * The access check of the story at a stamp (see access/story-access.ts): resolves true when the story is
+   * private and the request may see it, false when it is public; throws (404/401) when the request may not.
+   * Called on the stamp read first and again on the stamp of the content served, so bytes read after a story
+   * turned private are never sent on an older check.
+   */
+  access?: (stamp: StoryStamp) => Promise<boolean>;
 }
+
+/** Cache-Control of a private story's answers: nothing may store them, whatever the CDN policy says of public ones. */
+export const privateCacheControl = 'private, no-store';
 
 /**
  * Answers a story page or view from the read cache: one O(1) stamp read; 304 when `If-None-Match` names the
@@ -110,8 +120,10 @@ export async function serveStory(request: FastifyRequest, reply: FastifyReply, o
   for (const [name, value] of Object.entries(o.headers ?? {})) void reply.header(name, value);
 
   const stamp = await o.cache.stamp(o.story);
-  const notModified = (at: StoryStamp, etag: string): FastifyReply =>
-    reply.code(304).header('etag', etag).header('cache-control', cacheControl(o.policy, at.status)).send();
+  let isPrivate = o.access ? await o.access(stamp) : false;
+  const cacheControlAt = (at: StoryStamp): string => (isPrivate ? privateCacheControl : cacheControl(o.policy, at.status));
+  const notModified = (at: StoryStamp, etag: string): FastifyReply => reply.code(304).header('etag', etag).header('cache-control', cacheControlAt(at)).send();
+  if (o.access) addVary(reply, 'Authorization');
   const early = etagOf(stamp, coding, o.policy.revision);
   if (stamp.lastId !== null || stamp.version > 0) {
     if (ifNoneMatchHits(ifNoneMatch, early)) return notModified(stamp, early);
@@ -119,6 +131,7 @@ export async function serveStory(request: FastifyRequest, reply: FastifyReply, o
 
   const cached = await o.cache.at(o.story, stamp);
   if (!cached) o.notFound();
+  if (o.access && (cached.stamp.visibility !== stamp.visibility || cached.stamp.embargoUntil !== stamp.embargoUntil)) isPrivate = (await o.access(cached.stamp)) || isPrivate;
   const etag = etagOf(cached.stamp, coding, o.policy.revision);
   if (ifNoneMatchHits(ifNoneMatch, etag)) return notModified(cached.stamp, etag);
   const representation = cached.representation(o.variant, o.build, o.evictable ?? true);
@@ -126,7 +139,7 @@ export async function serveStory(request: FastifyRequest, reply: FastifyReply, o
   void reply
     .header('content-type', representation.contentType)
     .header('etag', etag)
-    .header('cache-control', cacheControl(o.policy, cached.stamp.status));
+    .header('cache-control', cacheControlAt(cached.stamp));
   if (coding !== 'identity') void reply.header('content-encoding', coding);
   return reply.send(body);
 }

@@ -59,3 +59,11 @@ export function webhookStoryKeys(prefix: string, story: string, webhookId: strin
 export function webhookRegistryKeys(prefix: string): { ids: string; webhook(id: string): string } {
   return { ids: `${prefix}{webhooks}:ids`, webhook: (id) => `${prefix}{webhooks}:wh:${id}` };
 }
+
+/**
+ * Sorted set of embargoed story ids scored by their `embargoUntil` in ms: every node's EmbargoScheduler reads the
+ * due ones. Global, so in its own slot; the switch itself is claimed in the story's slot (release-embargo.lua).
+ */
+export function embargoDueKey(prefix: string): string {
+  return `${prefix}embargoes`;
+}

@@ -11,6 +11,8 @@ const scriptFiles = {
   leaseRenew: { file: 'lease-renew.lua', numberOfKeys: 1 },
   webhookSetEnabled: { file: 'webhook-set-enabled.lua', numberOfKeys: 1 },
   appendStoryChange: { file: 'append-story-change.lua', numberOfKeys: 3 },
+  releaseEmbargo: { file: 'release-embargo.lua', numberOfKeys: 1 },
+  forgetEmbargo: { file: 'forget-embargo.lua', numberOfKeys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof scriptFiles;

@@ -17,7 +17,7 @@ import { foldCorrections, foldMore } from './fold.js';
 import { compareUpdateIds } from '../protocol/ids.js';
 import type { AuditPage } from '../protocol/audit.js';
 import { auditRecordOf, auditRecordOpening } from './audit-records.js';
-import { storyIndexKey, storyKeys } from './keys.js';
+import { embargoDueKey, storyIndexKey, storyKeys } from './keys.js';
 import { loadScripts, type ScriptName, type ScriptRunner } from './script-loader.js';
 import type { RedisClient } from './redis-client.js';
 import { guardRedis } from './redis-connection.js';
@@ -67,6 +67,16 @@ export interface StoryStamp {
   version: number;
   /** The story's status as of this stamp ("live", "ended"), or null when none was set. */
   status: string | null;
+  /** Stored visibility ("public", "private"), or null when never set (public). Absent in stamps not read from Redis. */
+  visibility?: string | null;
+  /** Pending embargo (ISO date-time), or null. See access/story-access.ts isPrivateAt. */
+  embargoUntil?: string | null;
+}
+
+/** A story's visibility after a metadata write, as stored. */
+export interface StoredVisibility {
+  visibility: 'public' | 'private';
+  embargoUntil: string | null;
 }
 
 /** A story view with the stamp it was read at, both from one atomic read. */
@@ -77,10 +87,10 @@ export interface StorySnapshot {
   storedChars: number;
 }
 
-const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned'] as const;
+const metaFields = ['title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned', 'visibility', 'embargoUntil'] as const;
 
 /** The metadata fields a metadata write sets or removes (`pinned` changes through an update's flags only). */
-export type StoryMetaField = Exclude<(typeof metaFields)[number], 'pinned'>;
+export type StoryMetaField = Exclude<(typeof metaFields)[number], 'pinned' | 'visibility' | 'embargoUntil'>;
 
 /** A metadata write: the fields to set and the fields to remove; every other field stays as it is. */
 export interface StoryMetaChange {
@@ -298,7 +308,7 @@ export class StoryStore {
     return {
       view: { story, ...pickMeta(meta), lastId, updates: foldCorrections(updates) },
       // The stream's own last id: the meta hash's `lastId` is set in the same Lua step, so they agree.
-      stamp: { lastId, version: Number(meta.version ?? 0), status: meta.status ?? null },
+      stamp: stampOf(lastId, meta),
       storedChars,
     };
   }
@@ -337,7 +347,7 @@ export class StoryStore {
     const keptShare = previousUpdates.length === 0 ? 1 : retained.length / previousUpdates.length;
     return {
       view: { story, ...pickMeta(meta), lastId, updates: foldMore(retained, updates) },
-      stamp: { lastId, version: Number(meta.version ?? 0), status: meta.status ?? null },
+      stamp: stampOf(lastId, meta),
       storedChars: Math.round(previous.storedChars * keptShare) + storedChars,
     };
   }
@@ -345,21 +355,66 @@ export class StoryStore {
   /** The stamp of a story: one HMGET of its meta hash, O(1). Every cached read revalidates with it. */
   async readStamp(story: string): Promise<StoryStamp> {
     const keys = storyKeys(this.#options.keyPrefix, story);
-    const [lastId, version, status] = await guardRedis(() => this.#redis.hmget(keys.meta, 'lastId', 'version', 'status'));
-    return { lastId: lastId ?? null, version: Number(version ?? 0), status: status ?? null };
+    const [lastId, version, status, visibility, embargoUntil] = await guardRedis(() =>
+      this.#redis.hmget(keys.meta, 'lastId', 'version', 'status', 'visibility', 'embargoUntil'),
+    );
+    return { lastId: lastId ?? null, version: Number(version ?? 0), status: status ?? null, visibility: visibility ?? null, embargoUntil: embargoUntil ?? null };
   }
 
   /**
    * Replaces a story's metadata (fields left out are removed) and records who did it, in one script call that
-   * also increments its `version` (so a reader that sees the new fields sees the new version), then moves the
-   * story to the top of the index.
+   * also increments its `version` (so a reader that sees the new fields sees the new version) and appends the
+   * story-change entry; then moves the story to the top of the index.
+   *
+   * `pinned` (set through an update's flags), `visibility` and `embargoUntil` are the exception: left out, they
+   * keep their current values, so a story never becomes public by omission. An `embargoUntil` makes the story
+   * private until then (and schedules the switch, see EmbargoScheduler); `embargoUntil: null` lifts a pending
+   * embargo. Resolves the visibility stored after the write.
    */
-  async putMeta(story: string, meta: StoryMetaInput, publisher: string | null = null): Promise<void> {
-    // `pinned` is not story metadata a publisher writes (the flags route sets it): a replace keeps it.
-    const present = storyMetaFields.flatMap((f) => (meta[f] === undefined ? [] : [[f, meta[f]] as [string, string]]));
-    const absent = storyMetaFields.filter((f) => meta[f] === undefined);
+  async putMeta(story: string, meta: StoryMetaInput, publisher: string | null = null): Promise<StoredVisibility> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const present: [string, string][] = storyMetaFields.flatMap((f) => (meta[f] === undefined ? [] : [[f, meta[f]] as [string, string]]));
+    const absent: string[] = storyMetaFields.filter((f) => meta[f] === undefined);
+    if (meta.visibility !== undefined) present.push(['visibility', meta.visibility]);
+    const embargoMs = typeof meta.embargoUntil === 'string' ? Date.parse(meta.embargoUntil) : undefined;
+    if (embargoMs !== undefined) {
+      present.push(['visibility', 'private'], ['embargoUntil', meta.embargoUntil!], ['embargoMs', String(embargoMs)]);
+      // Scheduled first: if the metadata write then fails, the scheduler finds no embargo and drops the entry.
+      await guardRedis(() => this.#redis.zadd(embargoDueKey(this.#options.keyPrefix), embargoMs, story));
+    }
+    if (meta.embargoUntil === null) absent.push('embargoUntil', 'embargoMs');
     await this.#writeMeta(story, 'replace', '', auditRecordOpening(publisher, 'replace'), present, absent);
+    const [visibility, embargoUntil] = await guardRedis(() => this.#redis.hmget(keys.meta, 'visibility', 'embargoUntil'));
     await this.#recordInIndex(story, Date.now());
+    return { visibility: visibility === 'private' ? 'private' : 'public', embargoUntil: embargoUntil ?? null };
+  }
+
+  /** Embargoed stories due at `nowMs` (embargo time at or before it), oldest first, at most `limit`, with their scheduled time. */
+  async dueEmbargoes(nowMs: number, limit: number): Promise<{ story: string; dueMs: number }[]> {
+    const reply = await guardRedis(() => this.#redis.zrangebyscore(embargoDueKey(this.#options.keyPrefix), '-inf', nowMs, 'WITHSCORES', 'LIMIT', 0, limit));
+    const due: { story: string; dueMs: number }[] = [];
+    for (let i = 0; i < reply.length; i += 2) due.push({ story: reply[i]!, dueMs: Number(reply[i + 1]) });
+    return due;
+  }
+
+  /**
+   * The embargo switch: makes `story` public if it is still embargoed and due at `nowMs`, claimed atomically in
+   * the story's slot (release-embargo.lua), so it happens once whichever nodes try. Like every metadata write it
+   * bumps `version`. Resolves "released", "none" (no embargo left) or "not_due" (moved later).
+   *
+   * Hook: the story-change entry that metadata writes append to the stream (newsroom-live) belongs in
+   * release-embargo.lua, in the same atomic step, so that subscribers learn of the switch live exactly once.
+   */
+  async releaseEmbargo(story: string, nowMs: number): Promise<'released' | 'none' | 'not_due'> {
+    const keys = storyKeys(this.#options.keyPrefix, story);
+    const code = Number(await guardRedis(() => this.#scripts.releaseEmbargo([keys.meta], [nowMs])));
+    if (code === 1) await this.#recordInIndex(story, nowMs);
+    return code === 1 ? 'released' : code === 0 ? 'none' : 'not_due';
+  }
+
+  /** Drops `story` from the embargo due set if it is still scheduled at `dueMs` (a newer embargo stays). */
+  async forgetEmbargo(story: string, dueMs: number): Promise<void> {
+    await guardRedis(() => this.#scripts.forgetEmbargo([embargoDueKey(this.#options.keyPrefix)], [story, dueMs]));
   }
 
   /**
@@ -469,10 +524,12 @@ export class StoryStore {
     const stories: { story: string; score: number }[] = [];
     for (let i = 0; i < ranked.length; i += 2) stories.push({ story: ranked[i]!, score: Number(ranked[i + 1]) });
     const metas = await guardRedis(() =>
-      Promise.all(stories.map(({ story }) => this.#redis.hmget(storyKeys(this.#options.keyPrefix, story).meta, 'title', 'status', 'lastId', 'count'))),
+      Promise.all(
+        stories.map(({ story }) => this.#redis.hmget(storyKeys(this.#options.keyPrefix, story).meta, 'title', 'status', 'lastId', 'count', 'visibility', 'embargoUntil')),
+      ),
     );
     return stories.map(({ story, score }, i) => {
-      const [title, status, lastId, count] = metas[i]!;
+      const [title, status, lastId, count, visibility, embargoUntil] = metas[i]!;
       return {
         story,
         title: title ?? null,
@@ -480,6 +537,8 @@ export class StoryStore {
         lastId: lastId ?? null,
         updatedAt: new Date(score).toISOString(),
         count: Number(count ?? 0),
+        ...(visibility === 'private' || visibility === 'public' ? { visibility } : {}),
+        ...(embargoUntil ? { embargoUntil } : {}),
       };
     });
   }
@@ -490,6 +549,7 @@ export class StoryStore {
     await guardRedis(async () => {
       await this.#redis.del(keys.updates, keys.meta, keys.audit);
       await this.#redis.zrem(storyIndexKey(this.#options.keyPrefix), story);
+      await this.#redis.zrem(embargoDueKey(this.#options.keyPrefix), story);
     });
   }
 }
@@ -536,6 +596,10 @@ const storyMetaFields: readonly StoryMetaField[] = ['title', 'summary', 'status'
 
 function storyChangeResult(story: string, [, id, json]: [number, string, string]): StoryChangeResult {
   return { id, change: JSON.parse(updateJson(story, id, json)) as StoryChange };
+}
+
+function stampOf(lastId: string | null, meta: Record<string, string>): StoryStamp {
+  return { lastId, version: Number(meta.version ?? 0), status: meta.status ?? null, visibility: meta.visibility ?? null, embargoUntil: meta.embargoUntil ?? null };
 }
 
 function msOf(id: string): number {

@@ -1,15 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { credentialsOf, type ReaderAccess } from '../access/story-access.js';
 import { StoppressError } from '../protocol/errors.js';
 import { serveStory, type CdnPolicy } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
 import { storyIdPattern } from '../protocol/ids.js';
 import { atomFeed, jsonFeed } from './render-feeds.js';
-
-/**
- * Decides whether a request may read a story; throws the route's error (404, 401) when it may not. The feeds
- * call it before anything of the story is read, so private stories (src/access/) plug in here.
- */
-export type StoryAccessCheck = (request: FastifyRequest, story: string) => void | Promise<void>;
 
 export interface FeedRoutesOptions {
   /** The read cache the feeds are built in, once per change of the story, like the page and the view. */
@@ -18,12 +13,9 @@ export interface FeedRoutesOptions {
   cdnPolicy: CdnPolicy;
   /** PUBLIC_URL: feed and entry links and ids are built from it, never from the Host header. */
   publicUrl: string;
-  /** The story-access check every feed request passes first. @default every story is public */
-  checkStoryAccess?: StoryAccessCheck;
+  /** Private stories: a feed of one needs a subscriber token covering it, as the page and the view do. */
+  access: ReaderAccess;
 }
-
-/** Every story is readable by anyone: what the service does until stories can be private. */
-export const publicStoryAccess: StoryAccessCheck = () => {};
 
 const formats = {
   atom: { contentType: 'application/atom+xml; charset=utf-8', render: atomFeed },
@@ -36,25 +28,25 @@ const formats = {
  * Cache-Control and compression; errors answer in the JSON error shape (feed readers are programs).
  */
 export async function feedRoutes(app: FastifyInstance, options: FeedRoutesOptions): Promise<void> {
-  const { readCache, cdnPolicy, publicUrl } = options;
-  const checkStoryAccess = options.checkStoryAccess ?? publicStoryAccess;
+  const { readCache, cdnPolicy, publicUrl, access } = options;
   for (const [extension, format] of Object.entries(formats)) {
     app.get<{ Params: { story: string } }>(`/stories/:story/feed.${extension}`, async (request, reply) => {
       const { story } = request.params;
       if (!storyIdPattern.test(story)) {
         throw new StoppressError('invalid_story_id', `story id ${JSON.stringify(story)} is invalid: use 1-64 of a-z, 0-9 and "-", not starting with "-"`);
       }
-      await checkStoryAccess(request, story);
+      const notFound = (): never => {
+        throw new StoppressError('not_found', `story "${story}" has no updates`);
+      };
       return serveStory(request, reply, {
+        access: (stamp) => access.check(story, stamp, credentialsOf(request), notFound),
         cache: readCache,
         policy: cdnPolicy,
         story,
         variant: `feed.${extension}`,
         evictable: false,
         build: (cached) => ({ contentType: format.contentType, body: format.render(cached.snapshot.view, { publicUrl }) }),
-        notFound: () => {
-          throw new StoppressError('not_found', `story "${story}" has no updates`);
-        },
+        notFound,
       });
     });
   }

@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { credentialsOf, isPrivateAt, readerCovers, type ReaderAccess } from '../access/story-access.js';
 import { StoppressError } from '../protocol/errors.js';
 import { storyIdPattern, updateIdPattern } from '../protocol/ids.js';
-import { serveStory, type CdnPolicy } from '../read/cached-reply.js';
+import { addVary, privateCacheControl, serveStory, type CdnPolicy } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
 import type { StoryStore } from '../store/story-store.js';
 import { blogPage, deskPage, errorPage, indexPage } from './render-pages.js';
@@ -18,6 +19,8 @@ export interface WebRoutesOptions {
   cdnPolicy: CdnPolicy;
   /** PUBLIC_URL: canonical links and JSON-LD are built from it, never from the Host header. */
   publicUrl: string;
+  /** Who may see private stories (subscriber tokens, publisher keys). */
+  access: ReaderAccess;
   /**
    * Directory of the built browser files (scripts/build-browser.mjs writes them).
    * @default "<project>/dist/public" (src/web and dist/web are both two levels below the project)
@@ -55,7 +58,7 @@ const favicon =
  * Pages read through the StoryStore; errors on these routes answer an HTML page rather than JSON.
  */
 export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions): Promise<void> {
-  const { store, readCache, cdnPolicy, publicUrl } = options;
+  const { store, readCache, cdnPolicy, publicUrl, access } = options;
   const files = new StaticFiles(options.publicDir ?? fileURLToPath(new URL('../../dist/public/', import.meta.url)));
 
   app.setErrorHandler((error: FastifyError | StoppressError, request, reply) => {
@@ -68,7 +71,19 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
     return sendHtml(reply.code(status), errorPage(status, known?.code === 'redis_unavailable' ? 'The live coverage is briefly unavailable. Try again in a moment.' : known?.message ?? 'An unexpected error happened.'));
   });
 
-  app.get('/', async (_request, reply) => sendHtml(reply, indexPage(await store.listStories())));
+  // Private stories are listed only for a token (or publisher key) that covers them, and such a page is not stored.
+  app.get('/', async (request, reply) => {
+    const all = await store.listStories();
+    const now = Date.now();
+    let stories = all;
+    if (all.some((s) => isPrivateAt(s, now))) {
+      const reader = await access.reader(credentialsOf(request));
+      stories = all.filter((s) => !isPrivateAt(s, now) || readerCovers(reader, s.story, now));
+    }
+    addVary(reply, 'Authorization');
+    const withPrivate = stories.some((s) => isPrivateAt(s, now));
+    return reply.headers(pageHeaders).header('content-type', 'text/html; charset=utf-8').header('cache-control', withPrivate ? privateCacheControl : 'no-cache').send(indexPage(stories));
+  });
 
   app.get<{ Params: { story: string }; Querystring: { all?: string; before?: string } }>('/stories/:story', async (request, reply) => {
     const { story } = request.params;
@@ -91,9 +106,8 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
         contentType: 'text/html; charset=utf-8',
         body: blogPage(cached.snapshot.view, { publicUrl, pageUrl, feed: feedOf(cached), ...(before === undefined ? {} : { before }) }),
       }),
-      notFound: () => {
-        throw new StoppressError('not_found', 'There is no live coverage at this address.');
-      },
+      notFound: pageNotFound,
+      access: (stamp) => access.check(story, stamp, credentialsOf(request), pageNotFound),
     });
   });
 
@@ -117,6 +131,10 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
   };
   app.get<{ Params: { '*': string } }>('/assets/*', (request, reply) => sendFile(request, reply, `assets/${request.params['*']}`));
   for (const name of partnerFiles) app.get(`/${name}`, (request, reply) => sendFile(request, reply, name));
+}
+
+function pageNotFound(): never {
+  throw new StoppressError('not_found', 'There is no live coverage at this address.');
 }
 
 /** Headers of every HTML page besides its type and caching. */

@@ -18,6 +18,7 @@ beforeAll(async () => {
   port = service.port;
   existingId = (await post(service.url, story, statement('target'))).body.id;
   correctionId = (await post(service.url, story, { kind: 'correction', corrects: existingId, text: 'fixed', note: 'n' })).body.id;
+  await fetch(`${service.url}/v1/stories/private-contract`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'Private', status: 'live', visibility: 'private' }) });
 });
 afterAll(async () => {
   await service?.stop();
@@ -80,6 +81,7 @@ const cases: { code: ErrorCode; name: string; request: () => Promise<RawAnswer>;
   { code: 'body_too_large', name: 'a body over 64 KiB', request: () => send('POST', `/v1/stories/${story}/updates`, JSON.stringify(statement('x'.repeat(70_000))), { ...auth, 'content-type': 'application/json' }) },
   { code: 'uri_too_long', name: 'a story id of 600 characters', request: () => get(`/v1/stories/${'a'.repeat(600)}/updates`) },
   { code: 'unsupported_media_type', name: 'a text/plain body', request: () => send('POST', `/v1/stories/${story}/updates`, 'hello', { ...auth, 'content-type': 'text/plain' }) },
+  { code: 'token_invalid', name: 'a private story with a token that is not a JWT', request: () => get('/v1/stories/private-contract', { authorization: 'Bearer not.a.jwt' }) },
   { code: 'headers_too_large', name: 'headers over 16 KiB', request: () => get('/v1/stories', { 'x-padding': 'x'.repeat(20_000) }) },
 ];
 
@@ -96,6 +98,10 @@ const coveredElsewhere: Partial<Record<ErrorCode, string>> = {
   node_story_limit: 'WebSocket only: tests/live/subscribe-limits.test.ts',
   not_delivering: '/readyz only: tests/live/fan-in.test.ts',
   url_not_allowed: 'webhook registration: tests/webhooks/webhooks.test.ts (needs WEBHOOK_ALLOW_PRIVATE_NETWORKS off)',
+  token_expired: 'needs SUBSCRIBER_TOKEN_SECRET: tests/http/private-stories.test.ts, tests/live/live-tokens.test.ts, tests/live/sse.test.ts',
+  minting_unavailable: 'needs a public-key-only configuration: tests/http/private-stories.test.ts',
+  token_required: 'WebSocket only: tests/live/live-tokens.test.ts',
+  forbidden: 'WebSocket only: tests/live/live-tokens.test.ts',
 };
 
 describe('the error contract', () => {

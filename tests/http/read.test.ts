@@ -301,7 +301,8 @@ describe('PUT /v1/stories/:story', () => {
     const answer = await put(story, meta);
 
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ story, ...meta });
+    // The answer also shows the visibility as stored (a PUT that leaves it out keeps it; public by default).
+    expect(answer.body).toEqual({ story, ...meta, visibility: 'public', embargoUntil: null });
     expect((await get(`/v1/stories/${story}`)).body).toMatchObject({ story, ...meta });
     const row = (await get('/v1/stories')).body.stories.find((s: any) => s.story === story);
     expect(row).toMatchObject({ title: meta.title, status: 'live' });
