@@ -17,7 +17,7 @@ export async function flagsRoutes(app: FastifyInstance, { store }: FlagsRoutesOp
     const story = parseStoryId(request.params.story);
     const id = parseUpdateId(request.params.id, 'the update id');
     const flags = parseOrThrow(UpdateFlagsInput, request.body, 'the flags');
-    const { change } = await store.setFlags(story, id, flags);
+    const { change } = await store.setFlags(story, id, flags, request.publisher?.name ?? null);
     return reply.code(200).send(change);
   });
 }

@@ -9,7 +9,7 @@ import { UpdateId } from './update.js';
  * - `create` (`POST /v1/stories`), `edit` (`PATCH`), `replace` (`PUT`): a metadata write (`fields` lists the
  *   metadata fields whose value it changed, `version` is the metadata version it produced).
  */
-export const AuditAction = z.enum(['publish', 'correct', 'retract', 'create', 'edit', 'replace']);
+export const AuditAction = z.enum(['publish', 'correct', 'retract', 'create', 'edit', 'replace', 'flag']);
 export type AuditAction = z.infer<typeof AuditAction>;
 
 /**
@@ -25,6 +25,8 @@ export const AuditRecord = z.object({
   update: UpdateId.optional(),
   target: UpdateId.optional(),
   fields: z.array(z.string()).optional(),
+  /** `flag`: the flags set (`true`) or cleared (`false`) on `target`. */
+  flags: z.object({ key: z.boolean().optional(), pinned: z.boolean().optional() }).optional(),
   version: z.number().int().positive().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecord>;

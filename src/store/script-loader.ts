@@ -10,7 +10,7 @@ const scriptFiles = {
   webhookAdvance: { file: 'webhook-advance.lua', numberOfKeys: 2 },
   leaseRenew: { file: 'lease-renew.lua', numberOfKeys: 1 },
   webhookSetEnabled: { file: 'webhook-set-enabled.lua', numberOfKeys: 1 },
-  appendStoryChange: { file: 'append-story-change.lua', numberOfKeys: 3 },
+  appendStoryChange: { file: 'append-story-change.lua', numberOfKeys: 4 },
   releaseEmbargo: { file: 'release-embargo.lua', numberOfKeys: 1 },
   forgetEmbargo: { file: 'forget-embargo.lua', numberOfKeys: 1 },
 } as const;

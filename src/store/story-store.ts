@@ -423,11 +423,11 @@ export class StoryStore {
    * unpinning an update that is not the pinned one changes nothing but is still recorded. Throws
    * `target_not_found` when `id` is not in the stream, `not_flaggable` when it is a correction or a story change.
    */
-  async setFlags(story: string, id: string, flags: UpdateFlagsInput): Promise<StoryChangeResult> {
+  async setFlags(story: string, id: string, flags: UpdateFlagsInput, publisher: string | null = null): Promise<StoryChangeResult> {
     const keys = storyKeys(this.#options.keyPrefix, story);
     const flag = (value: boolean | undefined): string => (value === undefined ? '' : value ? '1' : '0');
     const reply = (await guardRedis(() =>
-      this.#scripts.appendStoryChange([keys.updates, keys.meta, keys.channel], [this.#options.streamMaxLen, id, flag(flags.key), flag(flags.pinned)]),
+      this.#scripts.appendStoryChange([keys.updates, keys.meta, keys.channel, keys.audit], [this.#options.streamMaxLen, id, flag(flags.key), flag(flags.pinned), auditRecordOpening(publisher, 'flag', { target: id })]),
     )) as [number, string?, string?];
     if (reply[0] === -1) throw new StoppressError('target_not_found', `"${id}" is not an update of story "${story}"`);
     if (reply[0] === -2) throw new StoppressError('not_flaggable', `"${id}" is a correction or a story change: only statements and reactions carry flags`);

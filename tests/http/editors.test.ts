@@ -52,6 +52,18 @@ async function auditOf(story: string, key = publisherKey): Promise<any[]> {
 }
 
 describe('named publishers and the audit trail', () => {
+  it('records who set or cleared an update\'s flags after publishing, and nothing for a refused flag change', async () => {
+    const story = newStory();
+    const first = await call('POST', `/v1/stories/${story}/updates`, { key: annaKey, body: statement('Key moment') });
+    expect((await call('POST', `/v1/stories/${story}/updates/${first.body.id}/flags`, { key: annaKey, body: { key: true, pinned: true } })).status).toBe(200);
+    expect((await call('POST', `/v1/stories/${story}/updates/1-1/flags`, { key: annaKey, body: { key: true } })).status).toBe(422);
+    const records = await auditOf(story);
+    expect(records.map((r) => [r.publisher, r.action, r.target, r.flags])).toEqual([
+      ['anna', 'publish', undefined, undefined],
+      ['anna', 'flag', first.body.id, { key: true, pinned: true }],
+    ]);
+  });
+
   it('records who published, corrected, retracted and changed metadata, anonymous keys as null', async () => {
     const story = newStory();
     const created = await call('POST', '/v1/stories', { key: annaKey, body: { story, title: 'Budget day' } });

@@ -10,10 +10,12 @@
     KEYS[1] the story's stream
     KEYS[2] the story's meta hash
     KEYS[3] the story's shard channel (same hash tag, so the same slot as the stream)
+    KEYS[4] the story's audit stream (never trimmed)
     ARGV[1] approximate MAXLEN of the stream
     ARGV[2] id of the update whose flags change
     ARGV[3] key-event flag: "1" set, "0" clear, "" unchanged
     ARGV[4] pinned flag: "1" pin (unpinning any other), "0" unpin (when it is the pinned one), "" unchanged
+    ARGV[5] the audit record as JSON without its closing brace; the script closes it with `,"flags":{…}}`
   Published on KEYS[3]:
     "<previous id> <id> <entry JSON>"   previous id "0-0" when the stream was empty
   Output:
@@ -21,7 +23,7 @@
     { -1 }           flags: no such update in this stream
     { -2 }           flags: the id names a correction or a story change, which carry no flags
 ]]
-local streamKey, metaKey, channel = KEYS[1], KEYS[2], KEYS[3]
+local streamKey, metaKey, channel, auditKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local maxLen = ARGV[1]
 local metaFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned' }
 
@@ -49,6 +51,11 @@ if pinned ~= '' then
   end
 end
 local flagsJson = ',"flags":{' .. table.concat(parts, ',') .. '}'
+local auditFlags = {}
+for i = 2, #parts do
+  auditFlags[#auditFlags + 1] = parts[i]
+end
+redis.call('XADD', auditKey, '*', 'd', ARGV[5] .. ',"flags":{' .. table.concat(auditFlags, ',') .. '}}')
 
 local values = redis.call('HMGET', metaKey, unpack(metaFields))
 local metaParts = {}
