@@ -16,6 +16,7 @@ import type { RedisClient } from './store/redis-client.js';
 import { connectRedis, createCommandConnection, RedisUnreachableError } from './store/redis-connection.js';
 import { clusterTopology, singleTopology, type RedisTopology } from './store/redis-topology.js';
 import { logConnectionOutages } from './store/connection-log.js';
+import { ServiceAudit } from './store/service-audit.js';
 import { ShardChannels } from './store/shard-channels.js';
 import { StoryCache } from './read/story-cache.js';
 import { StoryStore } from './store/story-store.js';
@@ -107,6 +108,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
 
   let shuttingDown = false;
   const app = await buildHttpApp({
+    serviceAudit: new ServiceAudit(redis, config.redisKeyPrefix),
     subscriberTokenKeys: config.subscriberTokenKeys,
     subscriberTokenCheck,
     eventStreams: sseStreams,

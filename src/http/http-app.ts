@@ -9,6 +9,7 @@ import { StoppressError } from '../protocol/errors.js';
 import type { CdnPolicy } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
 import type { ServiceMetrics } from '../metrics.js';
+import type { ServiceAudit } from '../store/service-audit.js';
 import type { StoryStore } from '../store/story-store.js';
 import { clientErrorHandler, errorCodeOf, frameworkErrorHandler, httpErrorHandler, notFoundHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
@@ -24,9 +25,12 @@ import { webRoutes } from '../web/web-routes.js';
 import { feedRoutes } from '../web/feed-routes.js';
 import type { WebhookStore } from '../store/webhook-store.js';
 import { webhookRoutes } from './webhook-routes.js';
+import { serviceAuditRoutes } from './service-audit-routes.js';
 
 export interface HttpAppOptions {
   store: StoryStore;
+  /** Who minted tokens and managed webhooks (GET /v1/audit). */
+  serviceAudit: ServiceAudit;
   /** The per-node cache the story page and view are served from. */
   readCache: StoryCache;
   cdnPolicy: CdnPolicy;
@@ -122,12 +126,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, access });
   if (options.eventStreams) await app.register(eventRoutes, { readCache: options.readCache, access, streams: options.eventStreams });
   await app.register(ingestRoutes, { store: options.store, metrics: options.metrics, authorize });
-  await app.register(tokenRoutes, { keys: options.subscriberTokenKeys, check: tokenCheck, authorize });
+  await app.register(tokenRoutes, { keys: options.subscriberTokenKeys, check: tokenCheck, authorize, audit: options.serviceAudit });
+  await app.register(serviceAuditRoutes, { audit: options.serviceAudit, authorize });
   await app.register(webRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl, access });
   if (options.webhooks) {
     await app.register(webhookRoutes, {
       webhooks: options.webhooks.store,
       authorize,
+      audit: options.serviceAudit,
       allowPrivateNetworks: options.webhooks.allowPrivateNetworks,
       registryChanged: options.webhooks.registryChanged,
     });

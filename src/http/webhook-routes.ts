@@ -5,12 +5,16 @@ import { WebhookInput, type Webhook } from '../protocol/webhooks.js';
 import type { StoredWebhook, WebhookStore } from '../store/webhook-store.js';
 import { checkWebhookUrl } from '../webhooks/address-guard.js';
 import { generateSecret } from '../webhooks/signing.js';
+import type { ServiceAudit } from '../store/service-audit.js';
+import type { PublisherIdentity } from './publisher-auth.js';
 import { parseOrThrow } from './validate.js';
 
 export interface WebhookRoutesOptions {
   webhooks: WebhookStore;
-  /** Throws `unauthorized` unless the Authorization header carries a publisher key. */
-  authorize: (authorization: string | undefined) => void;
+  /** Throws `unauthorized` unless the Authorization header carries a publisher key; answers whose key it is. */
+  authorize: (authorization: string | undefined) => PublisherIdentity;
+  /** Where registrations, deletions and re-enables are recorded with who made them (never the secret). */
+  audit: ServiceAudit;
   /** WEBHOOK_ALLOW_PRIVATE_NETWORKS. */
   allowPrivateNetworks: boolean;
   /** Tells this node's dispatcher the registry changed (it reloads and looks for work). */
@@ -24,7 +28,8 @@ const webhookIdPattern = /^wh_[0-9a-f]{20}$/;
  * re-enable. A URL is refused (`url_not_allowed`) when its host is or resolves to a non-public address.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutesOptions): Promise<void> {
-  const { webhooks, authorize, allowPrivateNetworks, registryChanged } = options;
+  const { webhooks, authorize, audit, allowPrivateNetworks, registryChanged } = options;
+  const publisherOf = (authorization: string | undefined): string | null => authorize(authorization).name;
   app.addHook('onRequest', async (request) => authorize(request.headers.authorization));
 
   app.post('/v1/webhooks', async (request, reply) => {
@@ -43,6 +48,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
       enabledAtMs: 0,
     };
     await webhooks.create(stored);
+    await audit.record({ publisher: publisherOf(request.headers.authorization), action: 'register_webhook', webhook: stored.id, url: stored.url, stories: stored.stories });
     registryChanged();
     return reply.code(201).send({ ...publicView(stored), secret: stored.secret });
   });
@@ -53,6 +59,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
 
   app.delete<{ Params: { id: string } }>('/v1/webhooks/:id', async (request, reply) => {
     if (!webhookIdPattern.test(request.params.id) || !(await webhooks.delete(request.params.id))) throw notFound(request.params.id);
+    await audit.record({ publisher: publisherOf(request.headers.authorization), action: 'delete_webhook', webhook: request.params.id });
     registryChanged();
     return reply.code(204).send();
   });
@@ -60,6 +67,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   app.post<{ Params: { id: string } }>('/v1/webhooks/:id/enable', async (request) => {
     const { id } = request.params;
     if (!webhookIdPattern.test(id) || !(await webhooks.setEnabled(id, true, new Date()))) throw notFound(id);
+    await audit.record({ publisher: publisherOf(request.headers.authorization), action: 'enable_webhook', webhook: id });
     registryChanged();
     return publicView(await existing(webhooks, id));
   });

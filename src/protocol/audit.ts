@@ -10,6 +10,35 @@ import { UpdateId } from './update.js';
  *   metadata fields whose value it changed, `version` is the metadata version it produced).
  */
 export const AuditAction = z.enum(['publish', 'correct', 'retract', 'create', 'edit', 'replace', 'flag']);
+
+/**
+ * What a write that belongs to no one story did, as the service audit trail (`GET /v1/audit`) records it:
+ * `mint_token` (`POST /v1/tokens`: `sub`, `stories`, `expiresAt`), `register_webhook`, `delete_webhook`,
+ * `enable_webhook` (`webhook` is its id; `url` and `stories` on registration).
+ */
+export const ServiceAuditAction = z.enum(['mint_token', 'register_webhook', 'delete_webhook', 'enable_webhook']);
+export type ServiceAuditAction = z.infer<typeof ServiceAuditAction>;
+
+/** One record of the service audit trail: who made a token or webhook write, and what it was (never a secret or a token). */
+export const ServiceAuditRecord = z.object({
+  id: UpdateId,
+  at: z.iso.datetime(),
+  publisher: z.string().nullable(),
+  action: ServiceAuditAction,
+  sub: z.string().optional(),
+  stories: z.array(z.string()).optional(),
+  expiresAt: z.string().optional(),
+  webhook: z.string().optional(),
+  url: z.string().optional(),
+});
+export type ServiceAuditRecord = z.infer<typeof ServiceAuditRecord>;
+
+/** `GET /v1/audit`: records oldest first, and the cursor (`after`) of the next page. */
+export const ServiceAuditPage = z.object({
+  records: z.array(ServiceAuditRecord),
+  nextAfter: UpdateId.nullable(),
+});
+export type ServiceAuditPage = z.infer<typeof ServiceAuditPage>;
 export type AuditAction = z.infer<typeof AuditAction>;
 
 /**

@@ -34,6 +34,14 @@ export function storyKeys(prefix: string, story: string): StoryKeys {
   };
 }
 
+/**
+ * Stream: the service audit trail, one entry per write that belongs to no one story (tokens, webhooks), field
+ * `d` (the record's JSON). Never trimmed, never served to readers. Global, so in its own slot.
+ */
+export function serviceAuditKey(prefix: string): string {
+  return `${prefix}{service}:audit`;
+}
+
 /** Sorted set of story ids scored by their last update time in ms: `GET /v1/stories` reads it instead of scanning keys. */
 export function storyIndexKey(prefix: string): string {
   return `${prefix}stories`;
