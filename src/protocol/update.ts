@@ -220,6 +220,8 @@ export const StoryMeta = z.object({
   coverageEndTime: z.string().optional(),
   /** Id of the pinned update, when one is pinned. */
   pinned: UpdateId.optional(),
+  /** `private` while the story needs a subscriber token (and while embargoed); absent or `public` otherwise. */
+  visibility: z.enum(['public', 'private']).optional(),
 });
 export type StoryMeta = z.infer<typeof StoryMeta>;
 

@@ -11,7 +11,7 @@ const scriptFiles = {
   leaseRenew: { file: 'lease-renew.lua', numberOfKeys: 1 },
   webhookSetEnabled: { file: 'webhook-set-enabled.lua', numberOfKeys: 1 },
   appendStoryChange: { file: 'append-story-change.lua', numberOfKeys: 4 },
-  releaseEmbargo: { file: 'release-embargo.lua', numberOfKeys: 1 },
+  releaseEmbargo: { file: 'release-embargo.lua', numberOfKeys: 3 },
   forgetEmbargo: { file: 'forget-embargo.lua', numberOfKeys: 1 },
 } as const;
 

@@ -407,7 +407,7 @@ export class StoryStore {
    */
   async releaseEmbargo(story: string, nowMs: number): Promise<'released' | 'none' | 'not_due'> {
     const keys = storyKeys(this.#options.keyPrefix, story);
-    const code = Number(await guardRedis(() => this.#scripts.releaseEmbargo([keys.meta], [nowMs])));
+    const code = Number(await guardRedis(() => this.#scripts.releaseEmbargo([keys.meta, keys.updates, keys.channel], [nowMs, this.#options.streamMaxLen])));
     if (code === 1) await this.#recordInIndex(story, nowMs);
     return code === 1 ? 'released' : code === 0 ? 'none' : 'not_due';
   }

@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
-import { deletePrefix, post, publisherKey, startTestService, statement, testConfig, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, post, publisherKey, redisUrl, startTestService, statement, testConfig, uniquePrefix } from '../support/test-service.js';
 
 const secret = 'private-stories-test-secret-0123456789abcdef';
 const prefix = uniquePrefix('private-stories');
@@ -188,6 +189,13 @@ describe('embargoes', () => {
     const stamp = await service.store.readStamp(story);
     expect(stamp).toMatchObject({ visibility: 'public', embargoUntil: null, version: versionBefore + 1 });
     expect(service.embargoes.released + other.embargoes.released).toBe(1);
+    // The switch is one story-change entry in the stream (so subscribers hear of it live, once).
+    const redis = new Redis(redisUrl);
+    const entries = await redis.xrange(`${prefix}story:{${story}}:updates`, '-', '+');
+    redis.disconnect();
+    const switches = entries.filter(([, fields]) => fields[1] === 'story' && fields[3]!.includes('"visibility":"public"'));
+    expect(switches).toHaveLength(1);
+    expect(entries.at(-1)![0]).toBe(switches[0]![0]);
     // A later poll finds nothing more to do.
     await Promise.all([service.embargoes.poll(Date.now() + 10_000), other.embargoes.poll(Date.now() + 10_000)]);
     expect((await service.store.readStamp(story)).version).toBe(versionBefore + 1);

@@ -25,7 +25,7 @@
 ]]
 local streamKey, metaKey, channel, auditKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local maxLen = ARGV[1]
-local metaFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned' }
+local metaFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned', 'visibility' }
 
 local targetId, key, pinned = ARGV[2], ARGV[3], ARGV[4]
 local target = redis.call('XRANGE', streamKey, targetId, targetId)

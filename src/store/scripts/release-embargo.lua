@@ -1,18 +1,23 @@
 --[[
   The embargo switch of one story, claimed atomically in the story's slot: makes the story public only if it is
   still embargoed and due, so however many nodes race for it, it happens once. Like every metadata write it
-  bumps `version` (cached pages and views are rebuilt, ETags move).
+  bumps `version` (cached pages and views are rebuilt, ETags move) and appends the story-change entry (see
+  write-meta.lua), announced on the story's channel, so subscribers learn of the switch live, exactly once.
 
   Input:
     KEYS[1] the story's meta hash
+    KEYS[2] the story's stream
+    KEYS[3] the story's shard channel (same hash tag, so the same slot as the stream)
     ARGV[1] now, in ms
+    ARGV[2] approximate MAXLEN of the stream
   Output:
      1  released: visibility is now "public", embargoUntil removed, version incremented
      0  nothing to do: no embargo (lifted, already released, or the story is gone)
     -1  not due yet (the embargo was moved later)
 ]]
-local metaKey = KEYS[1]
-local nowMs = tonumber(ARGV[1])
+local metaKey, streamKey, channel = KEYS[1], KEYS[2], KEYS[3]
+local nowMs, maxLen = tonumber(ARGV[1]), ARGV[2]
+local entryFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned', 'visibility' }
 
 local dueMs = redis.call('HGET', metaKey, 'embargoMs')
 if not dueMs then
@@ -24,4 +29,17 @@ end
 redis.call('HSET', metaKey, 'visibility', 'public')
 redis.call('HDEL', metaKey, 'embargoUntil', 'embargoMs')
 redis.call('HINCRBY', metaKey, 'version', 1)
+
+local values = redis.call('HMGET', metaKey, unpack(entryFields))
+local metaParts = {}
+for i, field in ipairs(entryFields) do
+  if values[i] then
+    metaParts[#metaParts + 1] = '"' .. field .. '":' .. cjson.encode(values[i])
+  end
+end
+local json = '{"kind":"story","meta":{' .. table.concat(metaParts, ',') .. '}}'
+local previousId = redis.call('HGET', metaKey, 'lastId') or '0-0'
+local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxLen, '*', 'k', 'story', 'd', json)
+redis.call('HSET', metaKey, 'lastId', id)
+redis.call('SPUBLISH', channel, previousId .. ' ' .. id .. ' ' .. json)
 return 1

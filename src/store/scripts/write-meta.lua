@@ -31,7 +31,7 @@ local metaKey, streamKey, auditKey, channel = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, expectedVersion, auditOpen, maxLen = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local setCount = tonumber(ARGV[5])
 -- What a story-change entry carries: the whole reader-facing metadata after the change.
-local entryFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned' }
+local entryFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned', 'visibility' }
 
 local exists = redis.call('EXISTS', metaKey) == 1 or redis.call('EXISTS', streamKey) == 1
 if mode == 'create' and exists then
