@@ -74,6 +74,8 @@ export class LiveClient implements LiveConnection {
   #waitingForNetwork = false;
   #attempts = 0;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Sends a fresh token before the current one expires; cancelled with the socket. */
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(url: string, options: ConnectOptions = {}) {
     const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -183,6 +185,44 @@ export class LiveClient implements LiveConnection {
   }
 
   #socketOnOpen(): void {
+    if (this.#options.token !== undefined) {
+      // Frames are handled in order: the auth frame goes first, so every subscribe after it is covered.
+      const ws = this.#ws!;
+      void this.#sendToken(ws).then((sent) => {
+        if (sent && ws === this.#ws) this.#subscribeAll();
+      });
+      return;
+    }
+    this.#subscribeAll();
+  }
+
+  /** Sends an `auth` frame with a fresh token on `ws`; false when the socket went meanwhile or the token could not be had. */
+  async #sendToken(ws: WebSocketLike): Promise<boolean> {
+    const source = this.#options.token!;
+    let token: string;
+    try {
+      token = typeof source === 'string' ? source : await source();
+    } catch (error) {
+      this.#unhandledError(new LiveClientError('server_error', `could not get a subscriber token: ${error instanceof Error ? error.message : String(error)}`, { serverCode: 'token_required' }));
+      return false;
+    }
+    if (ws !== this.#ws || ws.readyState !== openState) return false;
+    ws.send(JSON.stringify({ type: 'auth', token }));
+    return true;
+  }
+
+  /** `authenticated`: schedules the next token a minute (at most a tenth of the lifetime left) before expiry. */
+  #tokenAccepted(expiresAt: string): void {
+    clearTimeout(this.#refreshTimer);
+    const leftMs = Date.parse(expiresAt) - Date.now();
+    if (!(leftMs > 0) || typeof this.#options.token === 'string') return;
+    const ws = this.#ws;
+    this.#refreshTimer = setTimeout(() => {
+      if (ws && ws === this.#ws) void this.#sendToken(ws);
+    }, Math.max(0, leftMs - Math.min(60_000, leftMs / 10)));
+  }
+
+  #subscribeAll(): void {
     this.#everOpened = true;
     this.#awaitingSubscribed.clear();
     for (const follow of this.#follows.values()) {
@@ -219,6 +259,9 @@ export class LiveClient implements LiveConnection {
       case 'error':
         this.#serverOnError(frame.code, frame.message, frame.story);
         return;
+      case 'authenticated':
+        this.#tokenAccepted(frame.expiresAt);
+        return;
       default:
         return;
     }
@@ -226,6 +269,19 @@ export class LiveClient implements LiveConnection {
 
   #serverOnError(code: string, message: string, story: string | undefined): void {
     const follow = story === undefined ? undefined : this.#follows.get(story);
+    // The server ended (or refused) a private story's subscription for want of a valid token: with a token
+    // source, get a fresh one and subscribe again from the last id seen.
+    if (follow && this.#options.token !== undefined && typeof this.#options.token !== 'string' && (code === 'token_expired' || code === 'token_required')) {
+      const ws = this.#ws;
+      this.#awaitingSubscribed.delete(follow.story);
+      follow.phase = 'idle';
+      if (ws) {
+        void this.#sendToken(ws).then((sent) => {
+          if (sent && ws === this.#ws && follow.phase === 'idle' && this.#follows.get(follow.story) === follow) this.#subscribe(follow);
+        });
+      }
+      return;
+    }
     if (!follow || follow.phase !== 'subscribing') {
       // `not_subscribed` answers an unsubscribe raced by a failed subscribe: nothing to tell.
       if (code !== 'not_subscribed') this.#unhandledError(new LiveClientError('server_error', message, { serverCode: code, ...(story ? { story } : {}) }));
@@ -265,6 +321,8 @@ export class LiveClient implements LiveConnection {
   #detach(): WebSocketLike | undefined {
     const ws = this.#ws;
     this.#ws = undefined;
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
     this.#awaitingSubscribed.clear();
     for (const timer of this.#storyTimers) clearTimeout(timer);
     this.#storyTimers.clear();

@@ -143,6 +143,13 @@ export interface ConnectOptions extends Partial<BackoffOptions> {
    * @default 10000
    */
   keptUpdatesPerStory?: number;
+  /**
+   * A subscriber token for private stories, or a function that answers a fresh one (minted by the partner's
+   * server with `POST /v1/tokens`). It is sent in an `auth` frame when the socket opens, before any subscribe,
+   * and again before it expires (the function is called for each), so subscriptions never drop for it; a
+   * subscription the server ended with `token_expired` is resumed with a fresh token.
+   */
+  token?: string | (() => string | Promise<string>);
   /** Every status change of the connection (the same as each follow's `status` handler). */
   onStatus?(status: LiveStatus): void;
   /**
