@@ -27,7 +27,7 @@ interface Partner {
  * A partner's article page that pastes the embed snippet, with hostile CSS: if its rules reached into the embed,
  * updates would be hidden and red; the embed's own `.update` rules must not reach the partner's `.update`.
  */
-function partnerPage(serviceUrl: string, embedStory = story): string {
+function partnerPage(serviceUrl: string, embedStory = story, token?: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Partner</title><style>
     p, span, a, article, section, div, time { color: rgb(255, 0, 0) !important; font-size: 40px !important; }
     article { display: none !important; }
@@ -35,7 +35,7 @@ function partnerPage(serviceUrl: string, embedStory = story): string {
   </style></head><body>
   <h1>Partner news site</h1>
   <div class="update" id="partner-own">The partner's own .update element</div>
-  <script src="${serviceUrl}/embed.js" data-story="${embedStory}" data-theme="dark" data-limit="3" async></script>
+  <script src="${serviceUrl}/embed.js" data-story="${embedStory}" data-theme="dark" data-limit="3"${token ? ` data-token="${token}"` : ''} async></script>
   <p>After the embed</p>
   </body></html>`;
 }
@@ -48,7 +48,7 @@ async function startPartner(): Promise<Partner> {
     response.end(
       request.url === '/long'
         ? `<!doctype html><html><body><script src="${service.url}/embed.js" data-story="embed-long-story" data-limit="20" async></script></body></html>`
-        : partnerPage(query.get('service') ?? service.url, query.get('story') ?? story),
+        : partnerPage(query.get('service') ?? service.url, query.get('story') ?? story, query.get('token') ?? undefined),
     );
   });
   server.listen(0, '127.0.0.1');
@@ -93,7 +93,7 @@ async function embedShows(page: Page): Promise<{ state: string | null; error: st
 
 beforeAll(async () => {
   [allowed, refused, broken, browser] = await Promise.all([startPartner(), startPartner(), startBrokenService(), launchChromium()]);
-  service = await startTestService(prefix, { ALLOWED_ORIGINS: allowed.origin });
+  service = await startTestService(prefix, { ALLOWED_ORIGINS: allowed.origin, SUBSCRIBER_TOKEN_SECRET: 'a-subscriber-token-secret-of-32-bytes-or-more' });
 });
 
 afterAll(async () => {
@@ -291,6 +291,28 @@ describe('the partner embed', () => {
     await expect.poll(() => bodies.length).toBe(1);
     // Twenty updates of ~330 bytes, not a thousand.
     expect(bodies[0]).toBeLessThan(20_000);
+    await page.close();
+  });
+
+  it('shows a private story with its data-token and goes live over an auth frame; a bad token gets its own message', async () => {
+    const privateStory = 'embed-private';
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}` };
+    expect((await fetch(`${service.url}/v1/stories/${privateStory}`, { method: 'PUT', headers, body: JSON.stringify({ title: 'Private', status: 'live', visibility: 'private' }) })).status).toBe(200);
+    const first = (await post(service.url, privateStory, statement('Only for token holders.'))).body.id as string;
+    const minted = await fetch(`${service.url}/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ sub: 'partner', stories: [privateStory], ttlSeconds: 600 }) });
+    const { token } = (await minted.json()) as { token: string };
+
+    const page = await browser.newPage();
+    page.setDefaultTimeout(8_000);
+    await page.goto(`${allowed.origin}/?story=${privateStory}&token=${encodeURIComponent(token)}`);
+    await page.waitForSelector(`stoppress-embed article.update[data-id="${first}"]`);
+    await page.waitForSelector('stoppress-embed .status-badge[data-status="live"]');
+    const next = (await post(service.url, privateStory, statement('Live, for token holders.'))).body.id as string;
+    await page.waitForSelector(`stoppress-embed article.update[data-id="${next}"]`);
+
+    await page.goto(`${allowed.origin}/?story=${privateStory}&token=not-a-token`);
+    await page.waitForSelector('stoppress-embed[data-error="token_refused"]');
+    expect(await page.locator('stoppress-embed .sp-live').isHidden()).toBe(true);
     await page.close();
   });
 });

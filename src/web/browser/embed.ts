@@ -30,12 +30,13 @@ import { keepTimesCurrent, refreshTimes } from './times.js';
  *   which, so the message covers both);
  * - `unavailable`: the service cannot be reached or answered with another error.
  */
-export type EmbedError = 'origin_refused' | 'not_found' | 'unavailable';
+export type EmbedError = 'origin_refused' | 'not_found' | 'token_refused' | 'unavailable';
 
 /** What the reader is told for each EmbedError. */
 const embedErrorMessages: Readonly<Record<EmbedError, string>> = Object.freeze({
   origin_refused: 'These live updates cannot be shown on this site: the newsroom has not allowed it.',
   not_found: 'This live story does not exist or is not public.',
+  token_refused: 'This live story is private, and its access token was refused or has expired.',
   unavailable: 'The live updates cannot be reached right now.',
 });
 
@@ -60,6 +61,9 @@ function mountEmbed(): void {
   if (!script) return;
   script.dataset.stoppressMounted = '';
   const story = script.dataset.story ?? '';
+  // A private story's subscriber token (minted by the partner's server for this page): sent with the read
+  // and, on the socket, in an auth frame.
+  const token = script.dataset.token;
   const origin = new URL(script.src, location.href).origin;
   const theme = script.dataset.theme === 'dark' ? 'dark' : 'light';
   const parsedLimit = Number.parseInt(script.dataset.limit ?? '', 10);
@@ -177,11 +181,12 @@ function mountEmbed(): void {
   };
 
   // Only what it shows: the newest `limit` top-level updates (with their reactions), never the whole story.
-  const viewUrl = `${origin}/v1/stories/${encodeURIComponent(story)}?limit=${limit}`;
+  const viewUrl = `${origin}/v1/stories/${encodeURIComponent(story)}?limit=${limit}${token ? `&token=${encodeURIComponent(token)}` : ''}`;
   fetch(viewUrl, { headers: { accept: 'application/json' } })
     .then(
       async (response) => {
         if (response.status === 404) throw new EmbedLoadError('not_found');
+        if (response.status === 401) throw new EmbedLoadError('token_refused');
         if (!response.ok) throw new EmbedLoadError('unavailable');
         return (await response.json()) as StoryView;
       },
@@ -196,7 +201,7 @@ function mountEmbed(): void {
     .then((view) => {
       show(view);
       keepTimesCurrent(root);
-      const live = connect(origin);
+      const live = connect(origin, token ? { token } : {});
       live.follow(story, { view, resetLimit: limit }, {
         update: onUpdate,
         correction: onCorrection,
