@@ -1,4 +1,5 @@
 import { StoppressError } from '../protocol/errors.js';
+import { storyChangePrefix } from '../protocol/update.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { StoredEntry } from '../store/story-store.js';
 import type { StoryEntries } from './story-feed.js';
@@ -62,6 +63,8 @@ class HubBatch implements LiveBatch {
 /** A local subscriber of one story (one socket's subscription). */
 export interface HubSubscriber {
   deliver(batch: LiveBatch): void;
+  /** The story just became private (a story change says so): the subscriber checks it may still follow it. */
+  storyTurnedPrivate?(): void;
 }
 
 /** A socket whose writes can be held back and flushed together (net.Socket cork/uncork). */
@@ -183,6 +186,10 @@ export class Hub {
     for (const subscriber of set) subscriber.deliver(batch);
     // Once per publish, after the writes: subscribers × entries, never a metrics call per socket.
     this.#metrics?.delivered(set.size, batch.entries, batch.bytes.length);
+    // A story change that makes the story private: every follower without a token for it must stop getting it.
+    if (entries.some(({ data }) => data.startsWith(storyChangePrefix) && data.includes('"visibility":"private"'))) {
+      for (const subscriber of [...set]) subscriber.storyTurnedPrivate?.();
+    }
   }
 
   /** Stories with local subscribers (for tests and metrics). */

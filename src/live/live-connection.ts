@@ -329,6 +329,23 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     this.#armExpiry();
   }
 
+  /**
+   * A followed story became private (a story change): the subscription goes on only if this socket's token covers
+   * it (then its expiry is tracked like any private subscription); otherwise it ends with `token_required`.
+   */
+  storyTurnedPrivate(story: string): void {
+    if (!this.#subscriptions.has(story) || this.#expiries?.has(story)) return;
+    const token = this.#token;
+    if (token && token.expiresAtMs > Date.now() && patternsCover(token.stories, story)) {
+      (this.#expiries ??= new Map()).set(story, token.expiresAtMs);
+      this.#armExpiry();
+      return;
+    }
+    this.#subscriptions.get(story)?.stop();
+    this.#subscriptions.delete(story);
+    this.#sendError({ type: 'error', code: 'token_required', message: `story "${story}" became private: send an auth frame that covers it and subscribe again with since`, story });
+  }
+
   #armExpiry(): void {
     clearTimeout(this.#expiryTimer);
     this.#expiryTimer = undefined;

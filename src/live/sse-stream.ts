@@ -57,6 +57,11 @@ export class SseStream implements SubscriptionSink, Beating {
   }
 
   /** Ends the stream at `expiresAtMs` with an `end` event `token_expired` (the token that opened it covers nothing after). */
+  /** The story became private: a stream opened without a token for it ends (`token_required`); EventSource reconnects, with one if it has it. */
+  storyTurnedPrivate(): void {
+    if (this.#expiryTimer === undefined) this.end('token_required', 'the story became private: reconnect with a subscriber token that covers it');
+  }
+
   expireAt(expiresAtMs: number): void {
     const delay = Math.min(Math.max(0, expiresAtMs - Date.now()), 2 ** 31 - 1);
     this.#expiryTimer = setTimeout(() => this.end('token_expired', 'the subscriber token has expired: reconnect with a new one'), delay);

@@ -11,6 +11,8 @@ import type { Hub, HubSubscriber, LiveBatch, LiveEntry } from './hub.js';
  * slow consumer (1013).
  */
 export interface SubscriptionSink {
+  /** The story followed became private: end this subscription unless the sink holds a token that covers it. */
+  storyTurnedPrivate?(story: string): void;
   /** Writes pre-built frames (shared bytes) subject to the socket's slow-consumer bound. */
   sendLive(frames: Buffer): void;
   /** Sends a small control frame (`subscribed`) without waiting for the socket. */
@@ -78,6 +80,10 @@ export class StorySubscription implements HubSubscriber {
     this.#sink = sink;
     this.#context = context;
     this.#sse = sink.encoding === 'sse';
+  }
+
+  storyTurnedPrivate(): void {
+    if (this.#state !== 'stopped') this.#sink.storyTurnedPrivate?.(this.story);
   }
 
   deliver(batch: LiveBatch): void {

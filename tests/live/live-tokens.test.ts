@@ -78,4 +78,28 @@ describe('/v1/live and private stories', () => {
     expiring.close();
     refreshed.close();
   });
+
+  it('ends the subscriptions of sockets without a covering token when a public story turns private; a covering token keeps it', async () => {
+    const turning = 'live-turning';
+    const put = (body: Record<string, unknown>) =>
+      fetch(`${service.url}/v1/stories/${turning}`, { method: 'PUT', headers: { authorization: `Bearer ${publisherKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await put({ title: 'Open for now', status: 'live' })).status).toBe(200);
+    const anonymous = await LiveTestClient.connect(liveUrl(service.url));
+    const covered = await LiveTestClient.connect(liveUrl(service.url));
+    covered.send({ type: 'auth', token: await sign({ stories: ['live-*'] }) });
+    await covered.waitFor(() => covered.frames.some((f) => f.type === 'authenticated'));
+    for (const client of [anonymous, covered]) expect(await client.subscribe(turning)).toMatchObject({ type: 'subscribed' });
+    const before = (await post(service.url, turning, statement('public'))).body.id as string;
+    for (const client of [anonymous, covered]) await client.waitFor(() => client.updateIds(turning).includes(before));
+
+    expect((await put({ title: 'Private now', status: 'live', visibility: 'private' })).status).toBe(200);
+    await anonymous.waitFor(() => anonymous.frames.some((f) => f.type === 'error' && f.code === 'token_required' && f.story === turning));
+    const after = (await post(service.url, turning, statement('for token holders'))).body.id as string;
+    await covered.waitFor(() => covered.updateIds(turning).includes(after));
+    // Published after the anonymous socket's error frame and delivered to the covered one: it reached no one else.
+    expect(anonymous.updateIds(turning)).toEqual([before]);
+    expect(service.hub.subscriberCount(turning)).toBe(1);
+    anonymous.close();
+    covered.close();
+  });
 });
