@@ -68,6 +68,7 @@ try {
     kind: 'statement',
     occurredAt: new Date().toISOString(),
     text: 'Satellite images show tanks being loaded onto rail cars near the border. Imagery and analysis: https://www.maxar.com/news',
+    author: { name: 'Anna Petrova', url: 'https://news.example.com/staff/anna-petrova' },
     image: { url: 'https://images.stoppress.example/railhead.svg', alt: 'Tanks on flat rail cars at a railhead, seen from above', caption: 'A railhead near the border, 15 February.', credit: 'Illustration: Stoppress demo', width: 1200, height: 560 },
   });
   await blog.waitForSelector(`#u-${pictured.id} .update-image img`);
