@@ -22,10 +22,18 @@ export type ScriptRunner = (keys: readonly string[], args: readonly (string | nu
 export function loadScripts(redis: RedisClient): Record<ScriptName, ScriptRunner> {
   const runners = {} as Record<ScriptName, ScriptRunner>;
   for (const [name, { file, numberOfKeys }] of Object.entries(scriptFiles) as [ScriptName, (typeof scriptFiles)[ScriptName]][]) {
-    const lua = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+    const lua = withIncludes(readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8'));
     redis.defineCommand(name, { numberOfKeys, lua });
     const command = (redis as unknown as Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>)[name].bind(redis);
     runners[name] = (keys, args) => command(...keys, ...args);
   }
   return runners;
+}
+
+/**
+ * Replaces each `-- @include "name.lua"` line with the file of that name under `./scripts/includes/`: Lua that
+ * several scripts share (Redis runs each script alone, so they cannot require one another), as bullmq does.
+ */
+function withIncludes(lua: string): string {
+  return lua.replace(/^-- @include "([\w.-]+\.lua)"$/gm, (_line, name: string) => readFileSync(new URL(`./scripts/includes/${name}`, import.meta.url), 'utf8'));
 }

@@ -23,9 +23,10 @@
     { -1 }           flags: no such update in this stream
     { -2 }           flags: the id names a correction or a story change, which carry no flags
 ]]
+-- @include "story-change-entry.lua"
+
 local streamKey, metaKey, channel, auditKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local maxLen = ARGV[1]
-local metaFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned', 'visibility' }
 
 local targetId, key, pinned = ARGV[2], ARGV[3], ARGV[4]
 local target = redis.call('XRANGE', streamKey, targetId, targetId)
@@ -57,19 +58,7 @@ for i = 2, #parts do
 end
 redis.call('XADD', auditKey, '*', 'd', ARGV[5] .. ',"flags":{' .. table.concat(auditFlags, ',') .. '}}')
 
-local values = redis.call('HMGET', metaKey, unpack(metaFields))
-local metaParts = {}
-for i, field in ipairs(metaFields) do
-  if values[i] then
-    table.insert(metaParts, '"' .. field .. '":' .. cjson.encode(values[i]))
-  end
-end
-local json = '{"kind":"story","meta":{' .. table.concat(metaParts, ',') .. '}' .. flagsJson .. '}'
-
-local previousId = redis.call('HGET', metaKey, 'lastId') or '0-0'
-
-local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxLen, '*', 'k', 'story', 'd', json)
-redis.call('HSET', metaKey, 'lastId', id)
 redis.call('HINCRBY', metaKey, 'version', 1)
-redis.call('SPUBLISH', channel, previousId .. ' ' .. id .. ' ' .. json)
+local json = '{"kind":"story","meta":' .. storyMetaJson(metaKey) .. flagsJson .. '}'
+local id = appendStoryEntry(streamKey, metaKey, channel, maxLen, json)
 return { 1, id, json }

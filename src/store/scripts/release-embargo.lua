@@ -15,9 +15,10 @@
      0  nothing to do: no embargo (lifted, already released, or the story is gone)
     -1  not due yet (the embargo was moved later)
 ]]
+-- @include "story-change-entry.lua"
+
 local metaKey, streamKey, channel = KEYS[1], KEYS[2], KEYS[3]
 local nowMs, maxLen = tonumber(ARGV[1]), ARGV[2]
-local entryFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned', 'visibility' }
 
 local dueMs = redis.call('HGET', metaKey, 'embargoMs')
 if not dueMs then
@@ -30,16 +31,5 @@ redis.call('HSET', metaKey, 'visibility', 'public')
 redis.call('HDEL', metaKey, 'embargoUntil', 'embargoMs')
 redis.call('HINCRBY', metaKey, 'version', 1)
 
-local values = redis.call('HMGET', metaKey, unpack(entryFields))
-local metaParts = {}
-for i, field in ipairs(entryFields) do
-  if values[i] then
-    metaParts[#metaParts + 1] = '"' .. field .. '":' .. cjson.encode(values[i])
-  end
-end
-local json = '{"kind":"story","meta":{' .. table.concat(metaParts, ',') .. '}}'
-local previousId = redis.call('HGET', metaKey, 'lastId') or '0-0'
-local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxLen, '*', 'k', 'story', 'd', json)
-redis.call('HSET', metaKey, 'lastId', id)
-redis.call('SPUBLISH', channel, previousId .. ' ' .. id .. ' ' .. json)
+appendStoryEntry(streamKey, metaKey, channel, maxLen, '{"kind":"story","meta":' .. storyMetaJson(metaKey) .. '}')
 return 1

@@ -27,11 +27,11 @@
     { -2 }                 patch: no such story (nothing written)
     { -3, version }        patch: the version is not ARGV[2] any more; the current one (nothing written)
 ]]
+-- @include "story-change-entry.lua"
+
 local metaKey, streamKey, auditKey, channel = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local mode, expectedVersion, auditOpen, maxLen = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local setCount = tonumber(ARGV[5])
--- What a story-change entry carries: the whole reader-facing metadata after the change.
-local entryFields = { 'title', 'summary', 'status', 'coverageStartTime', 'coverageEndTime', 'pinned', 'visibility' }
 
 local exists = redis.call('EXISTS', metaKey) == 1 or redis.call('EXISTS', streamKey) == 1
 if mode == 'create' and exists then
@@ -66,16 +66,6 @@ end
 local newVersion = redis.call('HINCRBY', metaKey, 'version', 1)
 redis.call('XADD', auditKey, '*', 'd', auditOpen .. ',"fields":[' .. table.concat(changed, ',') .. '],"version":' .. newVersion .. '}')
 
-local values = redis.call('HMGET', metaKey, unpack(entryFields))
-local metaParts = {}
-for i, field in ipairs(entryFields) do
-  if values[i] then
-    metaParts[#metaParts + 1] = '"' .. field .. '":' .. cjson.encode(values[i])
-  end
-end
-local json = '{"kind":"story","meta":{' .. table.concat(metaParts, ',') .. '}}'
-local previousId = redis.call('HGET', metaKey, 'lastId') or '0-0'
-local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxLen, '*', 'k', 'story', 'd', json)
-redis.call('HSET', metaKey, 'lastId', id)
-redis.call('SPUBLISH', channel, previousId .. ' ' .. id .. ' ' .. json)
+local json = '{"kind":"story","meta":' .. storyMetaJson(metaKey) .. '}'
+local id = appendStoryEntry(streamKey, metaKey, channel, maxLen, json)
 return { 1, newVersion, id, json }
