@@ -9,6 +9,7 @@ import { isPrivateAt } from '../access/story-access.js';
 import { patternsCover } from '../access/story-patterns.js';
 import type { SubscriberToken, TokenVerifier } from '../access/subscriber-token.js';
 import type { Corkable } from './hub.js';
+import { socketDrained } from './socket-drained.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 
 /** What every connection of a gateway shares (one object, so that a connection stays small). */
@@ -176,24 +177,12 @@ export class LiveConnection implements SubscriptionSink, Corkable {
   }
 
   /** Resolves true once the socket has written out its buffer, false if it closed or did not drain in time (then it is closed with 1013). */
-  #drained(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = this.#socket;
-      const finish = (drained: boolean): void => {
-        clearTimeout(timer);
-        socket.off('drain', onDrain);
-        this.#ws.off('close', onClose);
-        resolve(drained && this.open);
-      };
-      const onDrain = (): void => finish(true);
-      const onClose = (): void => finish(false);
-      const timer = setTimeout(() => {
-        this.closeSlow(`did not drain ${socket.writableLength} bytes within ${this.context.drainTimeoutMs} ms`);
-        finish(false);
-      }, this.context.drainTimeoutMs);
-      socket.once('drain', onDrain);
-      this.#ws.once('close', onClose);
-    });
+  async #drained(): Promise<boolean> {
+    const socket = this.#socket;
+    const drained = await socketDrained(socket, this.#ws, this.context.drainTimeoutMs, () =>
+      this.closeSlow(`did not drain ${socket.writableLength} bytes within ${this.context.drainTimeoutMs} ms`),
+    );
+    return drained && this.open;
   }
 
   /** Flushes what was written while corked for a multi-story round (see Hub.writeScope), in one write. */

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SubscribedFrame } from '../protocol/live-messages.js';
 import type { Beating } from './heartbeat.js';
+import { socketDrained } from './socket-drained.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 import { sseEndEvent, sseHeartbeat, sseResetEvent, sseSubscribed } from './sse-events.js';
 
@@ -145,23 +146,11 @@ export class SseStream implements SubscriptionSink, Beating {
     this.#response.destroy();
   }
 
-  #drained(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const socket = this.#socket;
-      const finish = (drained: boolean): void => {
-        clearTimeout(timer);
-        socket.off('drain', onDrain);
-        this.#response.off('close', onClose);
-        resolve(drained && this.open);
-      };
-      const onDrain = (): void => finish(true);
-      const onClose = (): void => finish(false);
-      const timer = setTimeout(() => {
-        this.closeSlow(`did not drain ${socket.writableLength} bytes within ${this.#context.drainTimeoutMs} ms`);
-        finish(false);
-      }, this.#context.drainTimeoutMs);
-      socket.once('drain', onDrain);
-      this.#response.once('close', onClose);
-    });
+  async #drained(): Promise<boolean> {
+    const socket = this.#socket;
+    const drained = await socketDrained(socket, this.#response, this.#context.drainTimeoutMs, () =>
+      this.closeSlow(`did not drain ${socket.writableLength} bytes within ${this.#context.drainTimeoutMs} ms`),
+    );
+    return drained && this.open;
   }
 }
