@@ -9,7 +9,7 @@ import { isPrivateAt } from '../access/story-access.js';
 import { patternsCover } from '../access/story-patterns.js';
 import type { SubscriberToken, TokenVerifier } from '../access/subscriber-token.js';
 import type { Corkable } from './hub.js';
-import { socketDrained } from './socket-drained.js';
+import { backlogMustWait, socketDrained } from './socket-drained.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 
 /** What every connection of a gateway shares (one object, so that a connection stays small). */
@@ -36,8 +36,6 @@ export interface ConnectionContext extends SubscriptionContext {
 
 const textFrame = { binary: false } as const;
 const noop = (): void => undefined;
-/** Unsent bytes past which a backlog waits for the socket to drain. */
-const backlogHighWaterBytes = 64 * 1024;
 /** WebSocket.OPEN, as a constant: `ws.OPEN` is a prototype getter. */
 const openState = 1;
 const connectionOf = Symbol('stoppress.connection');
@@ -140,11 +138,8 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     const { maxBufferedBytes } = this.context;
     const socket = this.#socket;
     const length = frame[0]!.length + (frame[1]?.length ?? 0);
-    // Past the high-water mark, wait for the socket to take what it has before adding more: a backlog never
-    // holds more than that in memory, and a socket that takes nothing for drainTimeoutMs is closed.
-    if (socket.writableLength > 0 && socket.writableLength + length > Math.min(backlogHighWaterBytes, maxBufferedBytes / 2)) {
-      if (!(await this.#drained())) return false;
-    }
+    // A socket that takes nothing for drainTimeoutMs is closed (see #drained).
+    if (backlogMustWait(socket, length, maxBufferedBytes) && !(await this.#drained())) return false;
     if (!this.open) return false;
     if (socket.writableLength + this.#heldBytes + length > maxBufferedBytes) {
       this.closeSlow(`over ${maxBufferedBytes} bytes pending`);

@@ -24,3 +24,14 @@ export function socketDrained(socket: Socket, closing: EventEmitter, timeoutMs: 
     closing.once('close', onClose);
   });
 }
+
+/** Unsent bytes past which a backlog (of a WebSocket or an SSE stream) waits for the socket to drain. */
+const backlogHighWaterBytes = 64 * 1024;
+
+/**
+ * Whether a backlog frame of `length` bytes must wait for `socket` to drain first: past the high-water mark (at most
+ * half the bound), so a backlog never holds more than that in memory.
+ */
+export function backlogMustWait(socket: Socket, length: number, maxBufferedBytes: number): boolean {
+  return socket.writableLength > 0 && socket.writableLength + length > Math.min(backlogHighWaterBytes, maxBufferedBytes / 2);
+}

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SubscribedFrame } from '../protocol/live-messages.js';
 import type { Beating } from './heartbeat.js';
-import { socketDrained } from './socket-drained.js';
+import { backlogMustWait, socketDrained } from './socket-drained.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 import { sseEndEvent, sseHeartbeat, sseResetEvent, sseSubscribed } from './sse-events.js';
 
@@ -14,9 +14,6 @@ export interface SseContext extends SubscriptionContext {
   readonly drainTimeoutMs: number;
   readonly onSlow: (reason: string) => void;
 }
-
-/** Unsent bytes past which a backlog waits for the stream to drain (as on a socket). */
-const backlogHighWaterBytes = 64 * 1024;
 
 /**
  * One `GET /v1/stories/:story/events` response: a SubscriptionSink that writes Server-Sent Events. It follows its
@@ -105,9 +102,7 @@ export class SseStream implements SubscriptionSink, Beating {
     const { maxBufferedBytes } = this.#context;
     const length = frame.reduce((sum, part) => sum + part.length, 0);
     const socket = this.#socket;
-    if (socket.writableLength > 0 && socket.writableLength + length > Math.min(backlogHighWaterBytes, maxBufferedBytes / 2)) {
-      if (!(await this.#drained())) return false;
-    }
+    if (backlogMustWait(socket, length, maxBufferedBytes) && !(await this.#drained())) return false;
     if (!this.open) return false;
     if (socket.writableLength + this.#heldBytes + length > maxBufferedBytes) {
       this.closeSlow(`over ${maxBufferedBytes} bytes pending`);
