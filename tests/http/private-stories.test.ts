@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { startService, type RunningService } from '../../src/service.js';
 import { deletePrefix, post, publisherKey, redisUrl, startTestService, statement, testConfig, uniquePrefix } from '../support/test-service.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const secret = 'private-stories-test-secret-0123456789abcdef';
 const prefix = uniquePrefix('private-stories');
@@ -219,11 +220,3 @@ describe('embargoes', () => {
     expect((await put(story, { title: 'Lifted', status: 'live', embargoUntil: 'tomorrow' })).status).toBe(400);
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -8,6 +8,7 @@ import { LiveTestClient, liveUrl } from '../support/live-client.js';
 import { keySlot } from '../support/redis-cluster.js';
 import { startRedisServer, stopRedisServer } from '../support/redis-server.js';
 import { post, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { waitUntil } from '../support/wait-until.js';
 
 // A private Redis: these tests kill pub/sub connections and change maxclients, which must not touch other files' services.
 const prefix = uniquePrefix('fan-in');
@@ -112,12 +113,3 @@ describe('the fan-in', () => {
     expect(service.feed.gapFills - fillsBefore).toBeGreaterThan(0);
   });
 });
-
-/** Polls a condition on real state (Redis, HTTP) until it holds; fails after `timeoutMs`. */
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

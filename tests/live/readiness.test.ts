@@ -6,6 +6,7 @@ import { freePort } from '../support/child-service.js';
 import { LiveTestClient, liveUrl } from '../support/live-client.js';
 import { startRedisServer, stopRedisServer } from '../support/redis-server.js';
 import { post, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { waitUntil } from '../support/wait-until.js';
 
 // A private Redis: this test refuses every new connection to it for a while.
 let redisServer: ChildProcess | undefined;
@@ -49,12 +50,3 @@ describe('readiness', () => {
     client.close();
   }, 40_000);
 });
-
-/** Polls a condition on real state (HTTP) until it holds; fails after `timeoutMs`. */
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
