@@ -1,11 +1,34 @@
 // The floor: what Redis must do at least for one publish that reaches `subscribers` nodes. `XADD` plus `SPUBLISH`
 // of the same payload, pipelined from Node, straight to the master that serves the story's slot; the
-// subscribers are plain ioredis connections SSUBSCRIBEd to the channel (one per node it stands for).
+// subscribers are plain ioredis connections SSUBSCRIBEd to the channel, each in a process of its own like the
+// node it stands for (floor-subscriber.mjs).
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { atRate } from './phase.mjs';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const SUBSCRIBER = fileURLToPath(new URL('./floor-subscriber.mjs', import.meta.url));
+
+/** A subscriber process SSUBSCRIBEd to `channel`: resolves once subscribed; `count()` asks how many messages it got. */
+function startSubscriber(port, channel) {
+  const child = fork(SUBSCRIBER, [String(port), channel], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = [];
+  const ready = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`floor subscriber exited with ${code}`)));
+    child.on('message', (message) => {
+      if (message.ready) resolve();
+      else if ('delivered' in message) waiting.shift()?.(message.delivered);
+    });
+  });
+  return ready.then(() => ({
+    count: () => new Promise((resolve) => (waiting.push(resolve), child.send('count'))),
+    close: () => child.kill(),
+  }));
+}
 
 async function connect(port) {
   const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -14,7 +37,7 @@ async function connect(port) {
 }
 
 /**
- * A floor rig on `topology` (see redis-procs.mjs) with `subscribers` subscribed connections: `json` is the update
+ * A floor rig on `topology` (see redis-procs.mjs) with `subscribers` subscriber processes: `json` is the update
  * JSON Stoppress stored (same payload size), the stream is trimmed `MAXLEN ~ maxLen` like Stoppress's. Its
  * `window(publishes, rate)` publishes and resolves once every subscriber has every message (or after 10 s);
  * `delivered` / `expected` count over all windows; `close()` ends its connections.
@@ -26,12 +49,10 @@ export async function createFloor({ topology, keyPrefix, story, json, maxLen, su
   const channel = `${keyPrefix}floor${subscribers}:{${story}}:live`;
   const port = topology.masterFor(stream);
   const publisher = await connect(port);
-  const subs = await Promise.all(Array.from({ length: subscribers }, () => connect(port)));
+  const subs = await Promise.all(Array.from({ length: subscribers }, () => startSubscriber(port, channel)));
   const floor = { subscribers, delivered: 0, expected: 0 };
-  for (const sub of subs) {
-    sub.on('smessage', () => floor.delivered++);
-    await sub.ssubscribe(channel);
-  }
+  let countedBefore = 0;
+  const count = async () => (floor.delivered = (await Promise.all(subs.map((s) => s.count()))).reduce((a, b) => a + b, 0) - countedBefore);
   let previousId = '0-0';
   const publishOne = async () => {
     const id = `${Date.now()}-0`;
@@ -40,16 +61,17 @@ export async function createFloor({ topology, keyPrefix, story, json, maxLen, su
   };
   await atRate(20, 200, publishOne); // warm-up
   await sleep(100);
+  countedBefore = await count() + countedBefore;
   floor.delivered = 0;
   floor.window = async (publishes, rate) => {
     floor.expected += publishes * subscribers;
     await atRate(publishes, rate, publishOne);
     const deadline = performance.now() + DRAIN_TIMEOUT_MS;
-    while (floor.delivered < floor.expected && performance.now() < deadline) await sleep(2);
+    while ((await count()) < floor.expected && performance.now() < deadline) await sleep(2);
   };
   floor.close = () => {
     publisher.disconnect();
-    subs.forEach((s) => s.disconnect());
+    subs.forEach((s) => s.close());
   };
   return floor;
 }

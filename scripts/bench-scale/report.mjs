@@ -22,7 +22,7 @@ function mainTable(rows) {
 
 function floorTable(floors, perSubscriber) {
   const lines = [
-    '| Redis | floor: subscribed connections | Redis CPU µs/publish | net of idle | Redis commands/publish | delivered/expected |',
+    '| Redis | floor: subscriber processes | Redis CPU µs/publish | net of idle | Redis commands/publish | delivered/expected |',
     '|---|---:|---:|---:|---:|---|',
   ];
   for (const f of floors) lines.push(`| ${f.topology} | ${f.subscribers} | ${fmt(f.redisUs)} | ${fmt(f.redisNetUs)} | ${fmt(f.commands, 2)} | ${int(f.delivered)}/${int(f.expected)} |`);

@@ -6,7 +6,7 @@
 //       published one, on socket 0 of every node); warm up; then measure an idle window and a publish window
 //       (publishes over real HTTP, round-robin over the nodes, until every socket following s-0 has them all);
 //       each round is an idle window, the Stoppress publish window, then the floor's (XADD + SPUBLISH pipelined,
-//       with as many SSUBSCRIBEd connections as nodes), so both run under the same load of this shared machine;
+//       with as many SSUBSCRIBEd subscriber processes as nodes), so both run under the same load of this shared machine;
 //   then the floor with 0 and with 1 subscriber, alternating, for the cost of one more subscriber.
 // Then print the markdown tables and the targets.
 import { loadavg } from 'node:os';
