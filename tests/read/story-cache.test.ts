@@ -23,16 +23,37 @@ describe('StoryCache.stamp', () => {
     const other = cache.stamp('t');
     await turn();
     expect(source.sent).toHaveLength(2);
-    // The read for "s" is out; a request arriving now gets a read of its own, sent after it arrived.
-    const later = cache.stamp('s');
+    // The read for "s" is out: requests arriving now wait for it, then share a read of their own, sent after
+    // they arrived (one read per story out at a time).
+    const later = [cache.stamp('s'), cache.stamp('s')];
     await turn();
-    expect(source.sent).toHaveLength(3);
+    expect(source.sent).toHaveLength(2);
     source.sent[0]!(stamp('1-0'));
+    expect((await Promise.all(first)).map((s) => s.lastId)).toEqual(['1-0', '1-0', '1-0']);
+    expect(source.sent).toHaveLength(3);
     source.sent[1]!(stamp('9-0'));
     source.sent[2]!(stamp('2-0'));
-    expect((await Promise.all(first)).map((s) => s.lastId)).toEqual(['1-0', '1-0', '1-0']);
     expect((await other).lastId).toBe('9-0');
-    expect((await later).lastId).toBe('2-0');
+    expect((await Promise.all(later)).map((s) => s.lastId)).toEqual(['2-0', '2-0']);
+  });
+
+  it('sends the next read after a failed one, and passes the failure only to the requests that shared it', async () => {
+    const sent: { resolve: (stamp: StoryStamp) => void; reject: (error: Error) => void }[] = [];
+    const source: SnapshotSource = {
+      readStamp: () => new Promise<StoryStamp>((resolve, reject) => sent.push({ resolve, reject })),
+      readSnapshot: async () => null,
+    };
+    const cache = new StoryCache(source, { maxBytes: 1_000_000 });
+    const first = cache.stamp('s');
+    await turn();
+    const second = cache.stamp('s');
+    await turn();
+    expect(sent).toHaveLength(1);
+    sent[0]!.reject(new Error('redis down'));
+    await expect(first).rejects.toThrow('redis down');
+    expect(sent).toHaveLength(2);
+    sent[1]!.resolve(stamp('3-0'));
+    expect((await second).lastId).toBe('3-0');
   });
 });
 
