@@ -5,7 +5,9 @@
 // 2. For each size, GETs /stories/:story and /v1/stories/:story once in identity and gzip and stores the bytes;
 //    the floor (floor-server.mjs: bare node:http) serves exactly those bytes from memory.
 // 3. Loads each route × coding on Stoppress and on the floor with a separate autocannon process (load.mjs),
-//    a few seconds each, 20 connections; then 304 answers (If-None-Match) against /readyz (one Redis call).
+//    a few seconds each, 20 connections; then 304 answers (If-None-Match) against /readyz (one Redis call); then,
+//    for reference, Stoppress's /healthz (no Redis, 15 bytes) against the floor's smallest answer ("ok"): what
+//    the HTTP framework and hooks cost before any read-path work.
 // 4. Memory: 100 stories of 2,000 updates each loaded once (page and view, identity and gzip) under the default
 //    READ_CACHE_MAX_BYTES; the server's RSS before and after.
 // 5. Mixed: a reader starts a page load every 2 ms while updates are published at 5/s over HTTP; every page
@@ -140,6 +142,9 @@ try {
     const conditional = routes.find((r) => r.route.startsWith('/v1/') && r.coding === 'gzip' && (r.size === 2_000 || !sizes.includes(2_000)));
     const notModified = load(`${base}${conditional.route}`, { 'accept-encoding': 'gzip', 'if-none-match': conditional.etag });
     const readyz = load(`${base}/readyz`);
+    log('reference: /healthz against the floor\'s "ok"');
+    const floorOk = load(`${floorBase}/ok`);
+    const healthz = load(`${base}/healthz`);
 
     let rssBefore;
     let rssAfter;
@@ -187,6 +192,13 @@ try {
     lines.push(`| /readyz (one Redis PING) | ${readyz.reqPerSec.toLocaleString('en-US')} | ${readyz.p50}/${readyz.p99} | ${JSON.stringify(readyz.statusCodes)} |`);
     lines.push('');
     lines.push(`304 rate ÷ /readyz rate: ${ratio(notModified.reqPerSec, readyz.reqPerSec)} (target ≥ 0.5).`);
+    lines.push('');
+    lines.push('| reference: no Redis, no read path | req/s | p50/p99 ms |');
+    lines.push('|---|---:|---:|');
+    lines.push(`| floor: "ok" (2 bytes) | ${floorOk.reqPerSec.toLocaleString('en-US')} | ${floorOk.p50}/${floorOk.p99} |`);
+    lines.push(`| Stoppress: /healthz (15 bytes; Fastify, CORS, request id, metrics and log hooks) | ${healthz.reqPerSec.toLocaleString('en-US')} | ${healthz.p50}/${healthz.p99} |`);
+    lines.push('');
+    lines.push(`/healthz ÷ floor: ${ratio(healthz.reqPerSec, floorOk.reqPerSec)} of the rate, p99 ${ratio(healthz.p99, Math.max(floorOk.p99, 1))}× (what the framework costs on its own).`);
     lines.push('');
     if (rssAfter !== undefined) lines.push(
       `Memory: ${memoryStories} stories of 2,000 updates, each page and view loaded in identity and gzip under the default READ_CACHE_MAX_BYTES (128 MiB): server RSS ${mib(rssBefore)} MiB before, ${mib(rssAfter)} MiB after (RSS keeps V8's and malloc's freed pages; \`node --expose-gc scripts/bench-read/memory.mjs\` shows what the cache itself holds).`,

@@ -28,7 +28,7 @@ const HELP = `npm run bench:scale [-- options]
   --ks LIST        stories followed per node (default 1,100,1000,10000)
   --nodes LIST     node counts (default 1,4)
   --topologies L   single,cluster (default both)
-  --rounds N       measured rounds per configuration; figures are the medians (default 3)
+  --rounds N       measured rounds per configuration; figures are the medians (default 5)
   --idle-ms N      idle window measured before each publish window (default 1000)`;
 
 const { values: args } = parseArgs({
@@ -38,7 +38,7 @@ const { values: args } = parseArgs({
     ks: { type: 'string', default: '1,100,1000,10000' },
     nodes: { type: 'string', default: '1,4' },
     topologies: { type: 'string', default: 'single,cluster' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
     'idle-ms': { type: 'string', default: '1000' },
     help: { type: 'boolean', default: false },
   },
