@@ -1,13 +1,15 @@
 // Scale-out benchmark (`npm run bench:scale`; `--help` for options). See README.md next to this file.
 //
-// For each topology (a private single redis-server, a private 3-master Redis Cluster):
-//   for each node count (1, 4): start that many `node dist/main.js` nodes on the topology;
+// For each topology (single redis-server, 3-master Redis Cluster):
+//   one system per node count (1, 4): that many `node dist/main.js` nodes on a private Redis of its own;
 //     for each K (1, 100, 1,000, 10,000): every node's sockets follow K stories (100 per socket; story s-0, the
-//       published one, on socket 0 of every node); warm up; then measure an idle window and a publish window
-//       (publishes over real HTTP, round-robin over the nodes, until every socket following s-0 has them all);
-//       each round is an idle window, the Stoppress publish window, then the floor's (XADD + SPUBLISH pipelined,
-//       with as many SSUBSCRIBEd subscriber processes as nodes), so both run under the same load of this shared machine;
-//   then the floor with 0 and with 1 subscriber, alternating, for the cost of one more subscriber.
+//       published one, on socket 0 of every node); warm up; then rounds, interleaved over the systems (round 1
+//       of each system, then round 2 of each…), each an idle window, a Stoppress publish window (publishes over
+//       real HTTP, round-robin over the system's nodes, until every socket following s-0 has them all) and the
+//       floor's (XADD + SPUBLISH pipelined, with as many SSUBSCRIBEd subscriber processes as nodes): what is
+//       compared ran under the same load of this shared machine;
+//   then, every node stopped, the floor with 0 and with 1 subscriber, alternating, for the cost of one more
+//   subscriber.
 // Then print the markdown tables and the targets.
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -124,108 +126,131 @@ async function followK(nodes, k) {
   });
 }
 
-/** Benchmarks `count` nodes on a topology for every K, each round followed by the floor with `count` subscribers. */
-async function benchNodes(topology, meter, count, ctx) {
+/**
+ * A system under test: `count` nodes on a private `topology` of its own, with its meter, its publisher
+ * (round-robin over its nodes) and, once the first K is measured, its floor rig with `count` subscribers.
+ */
+async function startSystem(kind, count) {
+  const topology = kind === 'cluster' ? await startRedisCluster() : await startSingleRedis();
+  const meter = await createRedisMeter(topology.ports);
   const nodes = [];
-  const rows = [];
-  let floor;
-  try {
-    for (let i = 0; i < count; i++) {
-      const port = await freePort();
-      const child = startServer(nodeSpec(port, topology), `node${i}`);
-      nodes.push({ port, child, sockets: [], publish: createPublisher('127.0.0.1', port) });
-    }
-    await Promise.all(nodes.map((n) => waitReady(n.child, n.port)));
-    const pids = nodes.map((n) => n.child.pid);
-    let published = 0;
-    let failures = 0;
-    const publishOne = async () => {
-      const k = published++;
-      const node = nodes[k % nodes.length];
-      const status = await node.publish(publishRequest(HOT, `n=${k}`)).catch(() => 0);
-      if (status !== 201) failures++;
-    };
-    const allSockets = () => nodes.flatMap((n) => n.sockets);
-    const drain = async (from, to) => {
-      const deadline = performance.now() + DRAIN_TIMEOUT_MS;
-      while (audit(allSockets(), from, to).missing > 0 && performance.now() < deadline) await sleep(2);
-    };
-    for (const k of opts.ks) {
-      const t0 = performance.now();
-      const retriesBefore = allSockets().reduce((sum, s) => sum + s.retries, 0);
-      await followK(nodes, k);
-      const sockets = allSockets().length;
-      const retries = allSockets().reduce((sum, s) => sum + s.retries, 0) - retriesBefore;
-      log(
-        `  ${topology.kind}, ${count} node(s), K=${k}: ${sockets} sockets subscribed in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
-          `${retries ? ` (${retries} subscriptions refused with redis_unavailable and sent again)` : ''}`,
-      );
-      const warm = published;
-      await atRate(WARMUP, opts.rate, publishOne);
-      await drain(warm, published);
-      ctx.json ??= await storedJson(topology);
-      floor ??= await createFloor({ topology, keyPrefix, story: HOT, json: ctx.json, maxLen: STREAM_MAXLEN, subscribers: count });
-      await sleep(200);
-      const from = published;
-      failures = 0;
-      const ours = [];
-      const floors = [];
-      for (let round = 0; round < opts.rounds; round++) {
-        const roundFrom = published;
-        const { idle, windows } = await measureRound({
-          meter,
-          pids,
-          idleMs: opts.idleMs,
-          windows: [
-            async () => {
-              await atRate(opts.publishes, opts.rate, publishOne);
-              await drain(roundFrom, published);
-            },
-            () => floor.window(opts.publishes, opts.rate),
-          ],
-        });
-        ours.push(perPublish(idle, windows[0], opts.publishes));
-        floors.push(perPublish(idle, windows[1], opts.publishes));
-      }
-      const a = audit(allSockets(), from, published);
-      const closed = allSockets().filter((s) => s.closed).length;
-      const strays = allSockets().reduce((sum, s) => sum + s.strays, 0);
-      const row = {
-        topology: topology.kind,
-        nodes: count,
-        k,
-        sockets,
-        retries,
-        ...medianOfRounds(ours),
-        floorNetUs: median(floors.map((f) => f.redisNetUs)),
-        floorUs: median(floors.map((f) => f.redisUs)),
-        floorRatio: median(ours.map((r, i) => r.redisNetUs / floors[i].redisNetUs)),
-        floorRatioGross: median(ours.map((r, i) => r.redisUs / floors[i].redisUs)),
-        ...a,
-        failures,
-        closed,
-        strays,
-      };
-      rows.push(row);
-      log(
-        `    Redis ${row.redisUs.toFixed(1)} µs/publish (${row.redisNetUs.toFixed(1)} net of idle ${(row.idleRedisUsPerSec / 1000).toFixed(1)} ms/s) ` +
-          `[rounds, net: ${row.redisNetUsPerRound.map((v) => v.toFixed(0)).join(', ')}; floor ${floors.map((f) => f.redisNetUs.toFixed(0)).join(', ')}], ` +
-          `${row.commands.toFixed(2)} commands/publish, nodes ${row.nodeUs.toFixed(0)} µs/publish, delivered ${a.delivered}/${a.expected}` +
-          `${a.duplicates ? `, ${a.duplicates} duplicates` : ''}${failures ? `, ${failures} failed publishes` : ''}${closed ? `, ${closed} sockets closed` : ''}`,
-      );
-      log(`    per publish: ${row.breakdown.map(([name, calls, usec]) => `${name} ${calls.toFixed(2)}× ${usec.toFixed(1)} µs`).join(', ')}`);
-      if (row.idleBreakdown.length) log(`    idle, per second: ${row.idleBreakdown.map(([name, perSec]) => `${name} ${perSec.toFixed(1)}`).join(', ')}`);
-    }
-    if (floor.delivered !== floor.expected) log(`  WARNING: the floor's subscribers got ${floor.delivered} of ${floor.expected} messages`);
-  } finally {
-    floor?.close();
+  const system = { kind, count, topology, meter, nodes, published: 0, failures: 0, floor: undefined };
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    const child = startServer(nodeSpec(port, topology), `${count}n-node${i}`);
+    nodes.push({ port, child, sockets: [], publish: createPublisher('127.0.0.1', port) });
+  }
+  await Promise.all(nodes.map((n) => waitReady(n.child, n.port)));
+  system.pids = nodes.map((n) => n.child.pid);
+  system.publishOne = async () => {
+    const k = system.published++;
+    const node = nodes[k % nodes.length];
+    const status = await node.publish(publishRequest(HOT, `n=${k}`)).catch(() => 0);
+    if (status !== 201) system.failures++;
+  };
+  system.sockets = () => nodes.flatMap((n) => n.sockets);
+  system.drain = async (from, to) => {
+    const deadline = performance.now() + DRAIN_TIMEOUT_MS;
+    while (audit(system.sockets(), from, to).missing > 0 && performance.now() < deadline) await sleep(2);
+  };
+  let nodesStopped = false;
+  system.stopNodes = async () => {
+    if (nodesStopped) return;
+    nodesStopped = true;
+    system.floor?.close();
     for (const n of nodes) {
-      n.sockets.forEach((s) => s.close());
+      n.sockets.forEach((socket) => socket.close());
       n.publish.close();
     }
     await Promise.all(nodes.map((n) => stopServer(n.child)));
+  };
+  system.stop = async () => {
+    await system.stopNodes();
+    meter.close();
+    await topology.stop();
+  };
+  log(`  ${kind}: ${count} node(s) on private redis-server ${topology.ports.join(', ')}`);
+  return system;
+}
+
+/**
+ * Measures every system at K stories per node. The systems' rounds are interleaved (round 1 of each, then
+ * round 2 of each…), so configurations compared with each other (1 node and 4 nodes) ran under the same load of
+ * this shared machine, minutes of drift apart no more; each round is an idle window, the Stoppress publish
+ * window, then the floor's with as many subscribers as the system has nodes.
+ */
+async function measureK(systems, k, ctx) {
+  for (const system of systems) {
+    const t0 = performance.now();
+    const retriesBefore = system.sockets().reduce((sum, s) => sum + s.retries, 0);
+    await followK(system.nodes, k);
+    system.retries = system.sockets().reduce((sum, s) => sum + s.retries, 0) - retriesBefore;
+    log(
+      `  ${system.kind}, ${system.count} node(s), K=${k}: ${system.sockets().length} sockets subscribed in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
+        `${system.retries ? ` (${system.retries} subscriptions refused with redis_unavailable and sent again)` : ''}`,
+    );
+    const warm = system.published;
+    await atRate(WARMUP, opts.rate, system.publishOne);
+    await system.drain(warm, system.published);
+    ctx.json ??= await storedJson(system.topology);
+    system.floor ??= await createFloor({ topology: system.topology, keyPrefix, story: HOT, json: ctx.json, maxLen: STREAM_MAXLEN, subscribers: system.count });
+    system.from = system.published;
+    system.failures = 0;
+    system.ours = [];
+    system.floors = [];
   }
-  return rows;
+  await sleep(200);
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const system of systems) {
+      const roundFrom = system.published;
+      const { idle, windows } = await measureRound({
+        meter: system.meter,
+        pids: system.pids,
+        idleMs: opts.idleMs,
+        windows: [
+          async () => {
+            await atRate(opts.publishes, opts.rate, system.publishOne);
+            await system.drain(roundFrom, system.published);
+          },
+          () => system.floor.window(opts.publishes, opts.rate),
+        ],
+      });
+      system.ours.push(perPublish(idle, windows[0], opts.publishes));
+      system.floors.push(perPublish(idle, windows[1], opts.publishes));
+    }
+  }
+  return systems.map((system) => {
+    const { ours, floors } = system;
+    const sockets = system.sockets();
+    const a = audit(sockets, system.from, system.published);
+    const closed = sockets.filter((s) => s.closed).length;
+    const strays = sockets.reduce((sum, s) => sum + s.strays, 0);
+    const row = {
+      topology: system.kind,
+      nodes: system.count,
+      k,
+      sockets: sockets.length,
+      retries: system.retries,
+      ...medianOfRounds(ours),
+      floorNetUs: median(floors.map((f) => f.redisNetUs)),
+      floorUs: median(floors.map((f) => f.redisUs)),
+      floorRatio: median(ours.map((r, i) => r.redisNetUs / floors[i].redisNetUs)),
+      floorRatioGross: median(ours.map((r, i) => r.redisUs / floors[i].redisUs)),
+      ...a,
+      failures: system.failures,
+      closed,
+      strays,
+    };
+    log(
+      `  ${system.kind}, ${system.count} node(s), K=${k}: Redis ${row.redisUs.toFixed(1)} µs/publish (${row.redisNetUs.toFixed(1)} net of idle ${(row.idleRedisUsPerSec / 1000).toFixed(1)} ms/s) ` +
+        `[rounds, net: ${row.redisNetUsPerRound.map((v) => v.toFixed(0)).join(', ')}; floor ${floors.map((f) => f.redisNetUs.toFixed(0)).join(', ')}], ` +
+        `${row.commands.toFixed(2)} commands/publish, nodes ${row.nodeUs.toFixed(0)} µs/publish, delivered ${a.delivered}/${a.expected}` +
+        `${a.duplicates ? `, ${a.duplicates} duplicates` : ''}${system.failures ? `, ${system.failures} failed publishes` : ''}${closed ? `, ${closed} sockets closed` : ''}`,
+    );
+    log(`    per publish: ${row.breakdown.map(([name, calls, usec]) => `${name} ${calls.toFixed(2)}× ${usec.toFixed(1)} µs`).join(', ')}`);
+    if (row.idleBreakdown.length) log(`    idle, per second: ${row.idleBreakdown.map(([name, perSec]) => `${name} ${perSec.toFixed(1)}`).join(', ')}`);
+    return row;
+  });
 }
 
 /** The update JSON Stoppress stored last for the hot story: the floor publishes a payload of the same size. */
@@ -275,19 +300,23 @@ async function floorSubscriberCost(topology, meter, ctx) {
 }
 
 async function benchTopology(kind) {
-  const t0 = performance.now();
-  const topology = kind === 'cluster' ? await startRedisCluster() : await startSingleRedis();
-  log(`\n== ${kind}: private redis-server on ${topology.ports.join(', ')} (started in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-  const meter = await createRedisMeter(topology.ports);
+  log(`\n== ${kind}: one private Redis per node count, measured side by side`);
+  const systems = [];
   const ctx = { json: undefined };
   const rows = [];
   try {
-    for (const count of opts.nodes) rows.push(...(await benchNodes(topology, meter, count, ctx)));
-    const { floors, perSubscriber } = await floorSubscriberCost(topology, meter, ctx);
+    for (const count of opts.nodes) systems.push(await startSystem(kind, count));
+    for (const k of opts.ks) rows.push(...(await measureK(systems, k, ctx)));
+    for (const system of systems) {
+      if (system.floor.delivered !== system.floor.expected) log(`  WARNING: the floor's subscribers got ${system.floor.delivered} of ${system.floor.expected} messages`);
+    }
+    // The floor's cost of one more subscriber, alone on the first system's Redis (every node stopped).
+    for (const system of systems) await system.stopNodes();
+    const { floors, perSubscriber } = await floorSubscriberCost(systems[0].topology, systems[0].meter, ctx);
+    rows.sort((a, b) => a.nodes - b.nodes || a.k - b.k);
     return { rows, floors, perSubscriber: { [kind]: perSubscriber } };
   } finally {
-    meter.close();
-    await topology.stop();
+    for (const system of systems) await system.stop();
   }
 }
 
