@@ -47,10 +47,17 @@ async function freePortPair(taken) {
   throw new Error('no free port for a private redis-server');
 }
 
+let redisCpus;
+
+/** Runs every redis-server started from now on on these CPUs only (`taskset -c`, e.g. "1"). */
+export function pinRedisTo(cpus) {
+  redisCpus = cpus;
+}
+
 /** Spawns one redis-server (no persistence) and resolves once it accepts connections. */
 async function spawnRedis(port, dir, extraArgs) {
   const args = ['--pdeathsig', 'KILL', '--', 'redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs];
-  const child = spawn('setpriv', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = redisCpus === undefined ? spawn('setpriv', args, { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn('taskset', ['-c', redisCpus, 'setpriv', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   started.add(child);
   await new Promise((resolve, reject) => {
     let output = '';

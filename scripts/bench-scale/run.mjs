@@ -11,13 +11,14 @@
 //   then, every node stopped, the floor with 0 and with 1 subscriber, alternating, for the cost of one more
 //   subscriber.
 // Then print the markdown tables and the targets.
-import { loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort, startServer, waitReady, stopServer } from '../bench-live/child.mjs';
 import { createPublisher } from '../bench-live/publisher.mjs';
 import { publishRequest } from '../bench-live/clients/stoppress.mjs';
-import { startSingleRedis, startRedisCluster } from './redis-procs.mjs';
+import { startSingleRedis, startRedisCluster, pinRedisTo } from './redis-procs.mjs';
 import { createRedisMeter } from './redis-meter.mjs';
 import { openLiveSocket, audit } from './live-sockets.mjs';
 import { atRate, measureRound, perPublish, medianOfRounds, median } from './phase.mjs';
@@ -31,7 +32,9 @@ const HELP = `npm run bench:scale [-- options]
   --nodes LIST     node counts (default 1,4)
   --topologies L   single,cluster (default both)
   --rounds N       measured rounds per configuration; figures are the medians (default 5)
-  --idle-ms N      idle window measured before each publish window (default 1000)`;
+  --idle-ms N      idle window measured before each publish window (default 1000)
+  --redis-cpus L   run the private Redis processes on these CPUs (taskset, e.g. 1) and everything else on
+                   the others, as if Redis had a machine of its own (default: all share every CPU)`;
 
 const { values: args } = parseArgs({
   options: {
@@ -42,6 +45,7 @@ const { values: args } = parseArgs({
     topologies: { type: 'string', default: 'single,cluster' },
     rounds: { type: 'string', default: '5' },
     'idle-ms': { type: 'string', default: '1000' },
+    'redis-cpus': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -320,11 +324,23 @@ async function benchTopology(kind) {
   }
 }
 
+if (args['redis-cpus'] !== undefined) {
+  // This process (and so every node, socket and floor process it starts) on the other CPUs, Redis on these.
+  const redisSet = new Set(list(args['redis-cpus']).map(Number));
+  const others = Array.from({ length: availableParallelism() }, (_, cpu) => cpu).filter((cpu) => !redisSet.has(cpu));
+  if (others.length === 0) {
+    console.error('--redis-cpus leaves no CPU for the nodes');
+    process.exit(2);
+  }
+  execFileSync('taskset', ['-a', '-p', '-c', others.join(','), String(process.pid)], { stdio: 'ignore' });
+  pinRedisTo([...redisSet].join(','));
+}
 const started = performance.now();
 log(
   `bench-scale ${runId}: K = ${opts.ks.join(', ')} stories per node, ${opts.nodes.join(' and ')} node(s), ${opts.topologies.join(' and ')} Redis; ` +
     `${opts.rounds} rounds of ${opts.publishes} publishes at ${opts.rate}/s per configuration after ${WARMUP} warm-up, idle window ${opts.idleMs} ms before each`,
 );
+if (args['redis-cpus'] !== undefined) log(`Redis on CPU ${args['redis-cpus']}, everything else on the other CPUs (--redis-cpus)`);
 log(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(', ')} (2 cores, shared: Redis CPU per publish is noisy under contention)`);
 const rows = [];
 const floors = [];
