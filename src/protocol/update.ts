@@ -172,14 +172,8 @@ export const StoryMetaInput = z
   });
 export type StoryMetaInput = z.infer<typeof StoryMetaInput>;
 
-/**
- * `GET /v1/stories/:story`: metadata plus the updates, oldest first, corrections folded in. `lastId` is always the
- * stream's newest entry, whatever the updates shown. A paged view (`?limit=`, `?before=`) holds the newest `limit`
- * top-level updates older than `before` with their reactions, and `nextBefore`: the cursor of the next older
- * page, or null at the oldest.
- */
-export const StoryView = z.object({
-  story: StoryId,
+/** The story's metadata as of a story-change entry: what a reader shows in the header. */
+export const StoryMeta = z.object({
   title: z.string().optional(),
   summary: z.string().optional(),
   status: StoryStatus.optional(),
@@ -187,8 +181,19 @@ export const StoryView = z.object({
   coverageEndTime: z.string().optional(),
   /** Id of the pinned update (shown first), when one is pinned. */
   pinned: UpdateId.optional(),
-  /** Present once set; absent means public. */
+  /** `private` while the story needs a subscriber token (and while embargoed); absent or `public` otherwise. */
   visibility: StoryVisibility.optional(),
+});
+export type StoryMeta = z.infer<typeof StoryMeta>;
+
+/**
+ * `GET /v1/stories/:story`: metadata plus the updates, oldest first, corrections folded in. `lastId` is always the
+ * stream's newest entry, whatever the updates shown. A paged view (`?limit=`, `?before=`) holds the newest `limit`
+ * top-level updates older than `before` with their reactions, and `nextBefore`: the cursor of the next older
+ * page, or null at the oldest.
+ */
+export const StoryView = StoryMeta.extend({
+  story: StoryId,
   /** Present while an embargo is pending: private until then. */
   embargoUntil: z.string().optional(),
   lastId: UpdateId.nullable(),
@@ -210,20 +215,6 @@ export const StorySummary = z.object({
   embargoUntil: z.string().optional(),
 });
 export type StorySummary = z.infer<typeof StorySummary>;
-
-/** The story's metadata as of a story-change entry: what a reader shows in the header. */
-export const StoryMeta = z.object({
-  title: z.string().optional(),
-  summary: z.string().optional(),
-  status: StoryStatus.optional(),
-  coverageStartTime: z.string().optional(),
-  coverageEndTime: z.string().optional(),
-  /** Id of the pinned update, when one is pinned. */
-  pinned: UpdateId.optional(),
-  /** `private` while the story needs a subscriber token (and while embargoed); absent or `public` otherwise. */
-  visibility: z.enum(['public', 'private']).optional(),
-});
-export type StoryMeta = z.infer<typeof StoryMeta>;
 
 /** Key-event and pinned flags of one update, set or cleared after publishing (a field left out is unchanged). */
 export const UpdateFlagsInput = z
