@@ -216,7 +216,8 @@ export class StoryCache {
    * before any of them, which is all the freshness rule asks. A read already sent is never joined.
    *
    * At most one read per story is out at a time: requests arriving while one is out wait for it to come back,
-   * then share the next (at the end of the turn they arrived in, when none is out). Under load that makes one
+   * then share the next (at the end of the turn they arrived in, when none is out); when it fails, they fail
+   * with it. Under load that makes one
    * Redis round trip per story per reply, not per event-loop turn: writing to Redis wakes its process, which
    * cost the node more than answering the requests (measured: 3 × an HTTP response's write).
    */
@@ -235,14 +236,22 @@ export class StoryCache {
     if (!pending || this.#stampsInFlight.has(story)) return;
     this.#pendingStamps.delete(story);
     this.#stampsInFlight.add(story);
-    const answered = (): void => {
-      this.#stampsInFlight.delete(story);
-      // Requests that arrived while this read was out: their read goes now, after every one of them arrived.
-      this.#sendStamp(story);
-    };
     this.#source.readStamp(story).then(
-      (stamp) => (answered(), pending.resolve(stamp)),
-      (error: unknown) => (answered(), pending.reject(error)),
+      (stamp) => {
+        this.#stampsInFlight.delete(story);
+        // Requests that arrived while this read was out: their read goes now, after every one of them arrived.
+        this.#sendStamp(story);
+        pending.resolve(stamp);
+      },
+      (error: unknown) => {
+        this.#stampsInFlight.delete(story);
+        // Redis did not answer (or refused): requests that arrived meanwhile get the same error now rather than
+        // a second deadline behind the first (503 within 2 s of arrival, not 3).
+        const waiting = this.#pendingStamps.get(story);
+        this.#pendingStamps.delete(story);
+        pending.reject(error);
+        waiting?.reject(error);
+      },
     );
   }
 

@@ -37,7 +37,7 @@ describe('StoryCache.stamp', () => {
     expect((await Promise.all(later)).map((s) => s.lastId)).toEqual(['2-0', '2-0']);
   });
 
-  it('sends the next read after a failed one, and passes the failure only to the requests that shared it', async () => {
+  it('fails the requests that waited behind a failed read with its error, and sends the next read afresh', async () => {
     const sent: { resolve: (stamp: StoryStamp) => void; reject: (error: Error) => void }[] = [];
     const source: SnapshotSource = {
       readStamp: () => new Promise<StoryStamp>((resolve, reject) => sent.push({ resolve, reject })),
@@ -51,9 +51,14 @@ describe('StoryCache.stamp', () => {
     expect(sent).toHaveLength(1);
     sent[0]!.reject(new Error('redis down'));
     await expect(first).rejects.toThrow('redis down');
+    // Arrived while the failed read was out: it gets that error now, not a second deadline.
+    await expect(second).rejects.toThrow('redis down');
+    expect(sent).toHaveLength(1);
+    const third = cache.stamp('s');
+    await turn();
     expect(sent).toHaveLength(2);
     sent[1]!.resolve(stamp('3-0'));
-    expect((await second).lastId).toBe('3-0');
+    expect((await third).lastId).toBe('3-0');
   });
 });
 
