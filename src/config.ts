@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
   PUBLIC_URL: z.string().optional(),
   READ_CACHE_MAX_BYTES: positiveInt(134_217_728),
+  READ_HOT_PATH: onOff.default('on'),
   CDN_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(3),
   CDN_STALE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
   CDN_ENDED_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(120),
@@ -102,6 +103,8 @@ export interface Config {
   readonly publicUrl: string;
   /** Bytes the per-story cache of views, pages and their compressed forms may hold (LRU over stories). */
   readonly readCacheMaxBytes: number;
+  /** Answer plain GETs of the story page and view before the router (src/http/hot-reads.ts); off sends them through it. */
+  readonly readHotPath: boolean;
   /** `s-maxage` of a live story's page and view: how long a shared cache (CDN) may serve them without asking. */
   readonly cdnMaxAgeSeconds: number;
   /** `stale-while-revalidate` of the page and view. */
@@ -230,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     publicUrl,
     readCacheMaxBytes: e.READ_CACHE_MAX_BYTES,
+    readHotPath: e.READ_HOT_PATH === 'on',
     cdnMaxAgeSeconds: e.CDN_MAX_AGE_SECONDS,
     cdnStaleSeconds: e.CDN_STALE_SECONDS,
     cdnEndedMaxAgeSeconds: e.CDN_ENDED_MAX_AGE_SECONDS,

@@ -40,6 +40,7 @@ export class ServiceMetrics {
   readonly badFrames = new Counter({ name: 'stoppress_bad_frames_total', help: 'WebSocket frames refused as malformed or invalid (rate-limited frames are counted apart)', registers: [this.registry] });
   readonly rateLimited = new Counter({ name: 'stoppress_rate_limited_total', help: 'Subscribe and unsubscribe frames refused with rate_limited', registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'stoppress_http_requests_total', help: 'HTTP requests answered, by route pattern and status', labelNames: ['route', 'status'] as const, registers: [this.registry] });
+  readonly httpHotAnswers = new Counter({ name: 'stoppress_http_hot_answers_total', help: 'Story pages and views answered on the hot path, before the router (also counted in stoppress_http_requests_total)', labelNames: ['route'] as const, registers: [this.registry] });
   readonly redisCommandSeconds = new Histogram({ name: 'stoppress_redis_command_seconds', help: 'Time from sending a command on the command connection to its reply (queueing in the client included), by command', labelNames: ['command'] as const, buckets: latencyBuckets, registers: [this.registry] });
   readonly publishToDeliverSeconds = new Histogram({ name: 'stoppress_publish_to_deliver_seconds', help: "Time from an entry's id (Redis's clock at XADD) to its write to this node's sockets, once per entry per node", buckets: latencyBuckets, registers: [this.registry] });
   readonly #lag: IntervalHistogram;

@@ -121,6 +121,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
       revision: renderRevision(config.publicUrl),
     },
     publicUrl: config.publicUrl,
+    hotReads: config.readHotPath,
     logger,
     publisherKeys: config.publisherKeys,
     publishers: config.publishers,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import cors from '@fastify/cors';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -19,9 +20,10 @@ import { useJsonObjectBodies } from './json-body.js';
 import { createPublisherAuth, createPublisherKeyCheck } from './publisher-auth.js';
 import { eventRoutes, type EventStreams } from './event-routes.js';
 import { tokenRoutes } from './token-routes.js';
-import { readRoutes } from './read-routes.js';
+import { readRoutes, viewServing } from './read-routes.js';
+import { corsHeadersWithoutOrigin, hotReads, takeHandedOverFailure } from './hot-reads.js';
 import { RouteMethods } from './route-methods.js';
-import { webRoutes } from '../web/web-routes.js';
+import { pageServing, webRoutes } from '../web/web-routes.js';
 import { feedRoutes } from '../web/feed-routes.js';
 import type { WebhookStore } from '../store/webhook-store.js';
 import { webhookRoutes } from './webhook-routes.js';
@@ -56,7 +58,11 @@ export interface HttpAppOptions {
   subscriberTokenCheck?: TokenCheckOptions;
   /** Opens Server-Sent Events streams (the live layer's, through the same hub as sockets). */
   eventStreams?: EventStreams;
+  /** Answer plain GETs of the story page and view on the hot path (src/http/hot-reads.ts); false sends them through the router (READ_HOT_PATH). @default true */
+  hotReads?: boolean;
 }
+
+const noCredentials = { authorization: undefined, token: undefined };
 
 /** Request bodies over this are refused with 413 before they are parsed. */
 export const bodyLimitBytes = 64 * 1024;
@@ -66,8 +72,40 @@ export const bodyLimitBytes = 64 * 1024;
  * `__proto__`/`constructor.prototype` keys), the body limit and CORS, so none of them is hand-written here.
  */
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const tokenCheck = options.subscriberTokenCheck ?? {};
+  const publisherKeys = [...options.publisherKeys, ...(options.publishers ?? []).map((p) => p.key)];
+  const access = new ReaderAccess(
+    options.subscriberTokenKeys ? createTokenVerifier(options.subscriberTokenKeys, tokenCheck) : undefined,
+    createPublisherKeyCheck(publisherKeys),
+  );
+  const httpLogger = options.logger.child({ component: 'http' });
+  const reads = { readCache: options.readCache, cdnPolicy: options.cdnPolicy, publicUrl: options.publicUrl, access };
+  const hot =
+    options.hotReads === false
+      ? undefined
+      : hotReads({
+          reads: [
+            { route: '/v1/stories/:story', prefix: '/v1/stories/', serving: (story) => viewServing(reads, story, noCredentials) },
+            { route: '/stories/:story', prefix: '/stories/', serving: (story) => pageServing(reads, story, noCredentials) },
+          ],
+          corsHeaders: corsHeadersWithoutOrigin(options.allowedOrigins),
+          metrics: options.metrics,
+          logger: httpLogger,
+          isShuttingDown: options.isShuttingDown,
+        });
   const app = Fastify({
-    loggerInstance: options.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // The router's own server, with the hot path of the story page and view in front of it.
+    serverFactory: (router, settings) => {
+      const server = createServer((req, res) => {
+        if (!hot?.(req, res, router)) router(req, res);
+      });
+      // What Fastify sets on a server it creates itself.
+      server.keepAliveTimeout = Number(settings.keepAliveTimeout ?? 72_000);
+      server.requestTimeout = Number(settings.requestTimeout ?? 0);
+      server.setTimeout(Number(settings.connectionTimeout ?? 0));
+      return server;
+    },
+    loggerInstance: httpLogger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     bodyLimit: bodyLimitBytes,
@@ -87,6 +125,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   // @fastify/cors answers a preflight without Origin or Access-Control-Request-Method with plain text; refuse it
   // here first, in the error shape.
   app.addHook('onRequest', async (request) => {
+    const failure = takeHandedOverFailure(request.raw);
+    if (failure !== undefined) throw failure;
     if (options.isShuttingDown()) throw new StoppressError('shutting_down', 'this node is shutting down: retry (on another node)');
     if (request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method'])) {
       throw new StoppressError('bad_request', 'a CORS preflight (OPTIONS) needs the Origin and Access-Control-Request-Method headers');
@@ -116,12 +156,6 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   await app.register(healthRoutes, { pingRedis: options.pingRedis, isShuttingDown: options.isShuttingDown, deliveryProblem: options.deliveryProblem });
   await app.register(metricsRoute, { metrics: options.metrics, token: options.metricsToken });
-  const tokenCheck = options.subscriberTokenCheck ?? {};
-  const publisherKeys = [...options.publisherKeys, ...(options.publishers ?? []).map((p) => p.key)];
-  const access = new ReaderAccess(
-    options.subscriberTokenKeys ? createTokenVerifier(options.subscriberTokenKeys, tokenCheck) : undefined,
-    createPublisherKeyCheck(publisherKeys),
-  );
   const authorize = createPublisherAuth(options.publisherKeys, options.publishers);
   await app.register(readRoutes, { store: options.store, readCache: options.readCache, cdnPolicy: options.cdnPolicy, access });
   if (options.eventStreams) await app.register(eventRoutes, { readCache: options.readCache, access, streams: options.eventStreams });

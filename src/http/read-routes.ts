@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { credentialsOf, isPrivateAt, readerCovers, type ReaderAccess } from '../access/story-access.js';
+import { credentialsOf, isPrivateAt, readerCovers, type ReaderAccess, type ReaderCredentials } from '../access/story-access.js';
 import { StoppressError } from '../protocol/errors.js';
 import type { StorySummary } from '../protocol/update.js';
-import { addVary, privateCacheControl, serveStory, type CdnPolicy } from '../read/cached-reply.js';
+import { addVary, privateCacheControl, serveStory, type CdnPolicy, type ServeStoryOptions } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
 import type { StoryStore } from '../store/story-store.js';
 import { pagedView } from '../web/view-paging.js';
@@ -49,20 +49,8 @@ export async function readRoutes(app: FastifyInstance, { store, readCache, cdnPo
     const query = hasParameters(request.query) ? parseOrThrow(ViewQuery, request.query, 'the query') : {};
     const before = query.before === undefined ? undefined : parseUpdateId(query.before, 'before');
     const paged = query.limit !== undefined || before !== undefined;
-    const limit = query.limit ?? defaultViewPageLimit;
-    return serveStory(request, reply, {
-      cache: readCache,
-      policy: cdnPolicy,
-      story,
-      variant: paged ? `view:${limit}:${before ?? ''}` : 'view',
-      evictable: paged,
-      build: (cached) => ({
-        contentType: 'application/json; charset=utf-8',
-        body: JSON.stringify(paged ? pagedView(cached, limit, before) : cached.snapshot.view),
-      }),
-      notFound: () => notFound(story),
-      access: (stamp) => access.check(story, stamp, credentialsOf(request), () => notFound(story)),
-    });
+    const page = paged ? { limit: query.limit ?? defaultViewPageLimit, before } : undefined;
+    return serveStory(request, reply, viewServing({ readCache, cdnPolicy, access }, story, credentialsOf(request), page));
   });
 
   app.get<{ Params: { story: string } }>('/v1/stories/:story/updates', async (request, reply) => {
@@ -74,6 +62,31 @@ export async function readRoutes(app: FastifyInstance, { store, readCache, cdnPo
     if (await access.check(story, stamp, credentialsOf(request), () => notFound(story))) void reply.header('cache-control', privateCacheControl);
     return store.readRange(story, after, query.limit);
   });
+}
+
+/**
+ * How `GET /v1/stories/:story` is served from the read cache: the whole view, or one `page` of its top-level
+ * updates. Shared by the route and the hot path (src/http/hot-reads.ts), so both answer the same bytes.
+ */
+export function viewServing(
+  { readCache, cdnPolicy, access }: Pick<ReadRoutesOptions, 'readCache' | 'cdnPolicy' | 'access'>,
+  story: string,
+  credentials: ReaderCredentials,
+  page?: { limit: number; before: string | undefined },
+): ServeStoryOptions {
+  return {
+    cache: readCache,
+    policy: cdnPolicy,
+    story,
+    variant: page ? `view:${page.limit}:${page.before ?? ''}` : 'view',
+    evictable: page !== undefined,
+    build: (cached) => ({
+      contentType: 'application/json; charset=utf-8',
+      body: JSON.stringify(page ? pagedView(cached, page.limit, page.before) : cached.snapshot.view),
+    }),
+    notFound: () => notFound(story),
+    access: (stamp) => access.check(story, stamp, credentials, () => notFound(story)),
+  };
 }
 
 function notFound(story: string): never {

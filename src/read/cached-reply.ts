@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { StoryStamp } from '../store/story-store.js';
 import type { CachedStory, Coding, StoryCache } from './story-cache.js';
 
@@ -76,12 +76,23 @@ export function ifNoneMatchHits(header: string | undefined, etag: string): boole
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }
 
+/**
+ * What serveStory needs of a reply: a Fastify reply, or the hot path's answer to a bare node:http request
+ * (src/http/hot-reads.ts). Headers set here are only written by `send`.
+ */
+export interface StoryReply {
+  header(name: string, value: string): unknown;
+  getHeader(name: string): unknown;
+  code(status: number): unknown;
+  send(body?: Buffer): unknown;
+}
+
 /** Adds a token to `Vary` without dropping what others (CORS: `Origin`) put there. */
-export function addVary(reply: FastifyReply, token: string): void {
+export function addVary(reply: StoryReply, token: string): void {
   const current = reply.getHeader('vary');
   const list = current === undefined ? [] : String(current).split(',').map((t) => t.trim()).filter(Boolean);
   if (!list.some((t) => t.toLowerCase() === token.toLowerCase())) list.push(token);
-  void reply.header('vary', list.join(', '));
+  reply.header('vary', list.join(', '));
 }
 
 export interface ServeStoryOptions {
@@ -113,16 +124,22 @@ export const privateCacheControl = 'private, no-store';
  * Answers a story page or view from the read cache: one O(1) stamp read; 304 when `If-None-Match` names the
  * current representation; otherwise the stored bytes in the negotiated coding, built at most once per change.
  */
-export async function serveStory(request: FastifyRequest, reply: FastifyReply, o: ServeStoryOptions): Promise<FastifyReply> {
+export async function serveStory<R extends StoryReply>(request: { headers: IncomingHttpHeaders }, reply: R, o: ServeStoryOptions): Promise<R> {
   const coding = negotiateCoding(request.headers['accept-encoding']);
   const ifNoneMatch = request.headers['if-none-match'];
   addVary(reply, 'Accept-Encoding');
-  for (const [name, value] of Object.entries(o.headers ?? {})) void reply.header(name, value);
+  for (const [name, value] of Object.entries(o.headers ?? {})) reply.header(name, value);
 
   const stamp = await o.cache.stamp(o.story);
   let isPrivate = o.access ? await o.access(stamp) : false;
   const cacheControlAt = (at: StoryStamp): string => (isPrivate ? privateCacheControl : cacheControl(o.policy, at.status));
-  const notModified = (at: StoryStamp, etag: string): FastifyReply => reply.code(304).header('etag', etag).header('cache-control', cacheControlAt(at)).send();
+  const notModified = (at: StoryStamp, etag: string): R => {
+    reply.code(304);
+    reply.header('etag', etag);
+    reply.header('cache-control', cacheControlAt(at));
+    reply.send();
+    return reply;
+  };
   if (o.access) addVary(reply, 'Authorization');
   const early = etagOf(stamp, coding, o.policy.revision);
   if (stamp.lastId !== null || stamp.version > 0) {
@@ -136,10 +153,10 @@ export async function serveStory(request: FastifyRequest, reply: FastifyReply, o
   if (ifNoneMatchHits(ifNoneMatch, etag)) return notModified(cached.stamp, etag);
   const representation = cached.representation(o.variant, o.build, o.evictable ?? true);
   const body = await cached.encoded(representation, coding);
-  void reply
-    .header('content-type', representation.contentType)
-    .header('etag', etag)
-    .header('cache-control', cacheControlAt(cached.stamp));
-  if (coding !== 'identity') void reply.header('content-encoding', coding);
-  return reply.send(body);
+  reply.header('content-type', representation.contentType);
+  reply.header('etag', etag);
+  reply.header('cache-control', cacheControlAt(cached.stamp));
+  if (coding !== 'identity') reply.header('content-encoding', coding);
+  reply.send(body);
+  return reply;
 }

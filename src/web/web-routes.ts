@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { credentialsOf, isPrivateAt, readerCovers, type ReaderAccess } from '../access/story-access.js';
+import { credentialsOf, isPrivateAt, readerCovers, type ReaderAccess, type ReaderCredentials } from '../access/story-access.js';
 import { StoppressError } from '../protocol/errors.js';
 import { storyIdPattern, updateIdPattern } from '../protocol/ids.js';
-import { addVary, privateCacheControl, serveStory, type CdnPolicy } from '../read/cached-reply.js';
+import { addVary, privateCacheControl, serveStory, type CdnPolicy, type ServeStoryOptions } from '../read/cached-reply.js';
 import type { StoryCache } from '../read/story-cache.js';
 import type { StoryStore } from '../store/story-store.js';
 import { blogPage, deskPage, errorPage, indexPage } from './render-pages.js';
@@ -94,21 +94,7 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions)
     if (before !== undefined && (typeof before !== 'string' || !updateIdPattern.test(before))) {
       throw new StoppressError('invalid_update_id', 'before: not an update id like "1644914400000-0"');
     }
-    const pageUrl = `${publicUrl}/stories/${story}`;
-    return serveStory(request, reply, {
-      cache: readCache,
-      policy: cdnPolicy,
-      story,
-      variant: before === undefined ? 'page' : `page:${before}`,
-      evictable: before !== undefined,
-      headers: pageHeaders,
-      build: (cached) => ({
-        contentType: 'text/html; charset=utf-8',
-        body: blogPage(cached.snapshot.view, { publicUrl, pageUrl, feed: feedOf(cached), ...(before === undefined ? {} : { before }) }),
-      }),
-      notFound: pageNotFound,
-      access: (stamp) => access.check(story, stamp, credentialsOf(request), pageNotFound),
-    });
+    return serveStory(request, reply, pageServing({ readCache, cdnPolicy, publicUrl, access }, story, credentialsOf(request), before));
   });
 
   app.get('/desk', async (_request, reply) => sendHtml(reply, deskPage()));
@@ -138,6 +124,33 @@ function pageNotFound(): never {
 }
 
 /** Headers of every HTML page besides its type and caching. */
+/**
+ * How the live blog page `/stories/:story` (or its older page `before`) is served from the read cache. Shared by
+ * the route and the hot path (src/http/hot-reads.ts), so both answer the same bytes.
+ */
+export function pageServing(
+  { readCache, cdnPolicy, publicUrl, access }: Pick<WebRoutesOptions, 'readCache' | 'cdnPolicy' | 'publicUrl' | 'access'>,
+  story: string,
+  credentials: ReaderCredentials,
+  before?: string,
+): ServeStoryOptions {
+  const pageUrl = `${publicUrl}/stories/${story}`;
+  return {
+    cache: readCache,
+    policy: cdnPolicy,
+    story,
+    variant: before === undefined ? 'page' : `page:${before}`,
+    evictable: before !== undefined,
+    headers: pageHeaders,
+    build: (cached) => ({
+      contentType: 'text/html; charset=utf-8',
+      body: blogPage(cached.snapshot.view, { publicUrl, pageUrl, feed: feedOf(cached), ...(before === undefined ? {} : { before }) }),
+    }),
+    notFound: pageNotFound,
+    access: (stamp) => access.check(story, stamp, credentials, pageNotFound),
+  };
+}
+
 const pageHeaders: Readonly<Record<string, string>> = {
   'content-security-policy': contentSecurityPolicy,
   'x-content-type-options': 'nosniff',
