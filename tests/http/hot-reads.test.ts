@@ -1,6 +1,7 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
+import { parseExposition } from '../support/prometheus-text.js';
+import { rawGet, type RawAnswer } from '../support/raw-get.js';
 import { deletePrefix, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 // The hot path (src/http/hot-reads.ts) answers plain GETs of the story page and view before the router. Each
@@ -15,36 +16,15 @@ let listedOrigin: { hot: RunningService; router: RunningService };
 const story = `hot-${Date.now().toString(36)}`;
 const privateStory = `${story}-private`;
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function rawGet(url: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
-    });
-    request.on('error', reject);
-    request.end();
-  });
-}
-
 /** The headers two nodes must agree on: all but those that differ per answer or per connection. */
-function comparable(answer: Answer): Record<string, string | string[] | undefined> {
+function comparable(answer: RawAnswer): Record<string, string | string[] | undefined> {
   const { date: _date, 'x-request-id': _id, 'keep-alive': _keepAlive, connection: _connection, ...rest } = answer.headers;
   return rest;
 }
 
 async function hotAnswers(node: RunningService): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('stoppress_http_hot_answers_total{'))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  const samples = parseExposition(await (await fetch(`${node.url}/metrics`)).text());
+  return samples.filter((s) => s.name === 'stoppress_http_hot_answers_total').reduce((sum, s) => sum + s.value, 0);
 }
 
 const pair = async (env: Record<string, string>): Promise<{ hot: RunningService; router: RunningService }> => {

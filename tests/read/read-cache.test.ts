@@ -1,7 +1,7 @@
-import { request as httpRequest } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningService } from '../../src/service.js';
+import { rawGet } from '../support/raw-get.js';
 import { deletePrefix, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('read-cache');
@@ -47,19 +47,6 @@ const pageOf = async (node: RunningService, name: string): Promise<string> => {
   expect(response.status).toBe(200);
   return response.text();
 };
-
-/** A raw GET with exactly these headers (fetch drops Host and adds Accept-Encoding). */
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
-    });
-    request.on('error', reject);
-    request.end();
-  });
-}
 
 describe('validators and CDN headers', () => {
   it('answers a strong ETag per stamp and coding, and 304 for If-None-Match, on the page and the view', async () => {

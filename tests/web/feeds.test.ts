@@ -1,8 +1,8 @@
-import { request as httpRequest } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { parseAtomFeed, parseJsonFeed } from 'feedsmith';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
+import { rawGet } from '../support/raw-get.js';
 import { deletePrefix, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('feeds');
@@ -33,19 +33,6 @@ async function putMeta(story: string, meta: Record<string, unknown>): Promise<vo
     body: JSON.stringify(meta),
   });
   expect(response.status).toBe(200);
-}
-
-/** A raw GET with exactly these headers (fetch drops Host and adds Accept-Encoding). */
-function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
-    });
-    request.on('error', reject);
-    request.end();
-  });
 }
 
 /** A story with a statement, a sourced reaction, a corrected statement and a withdrawn one. */
