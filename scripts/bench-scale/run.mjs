@@ -33,6 +33,8 @@ const HELP = `npm run bench:scale [-- options]
   --topologies L   single,cluster (default both)
   --rounds N       measured rounds per configuration; figures are the medians (default 5)
   --idle-ms N      idle window measured before each publish window (default 1000)
+  --ingest MODE    round-robin (default): publishes go to the system's nodes in turn; one: all through its first
+                   node (the others only deliver)
   --redis-cpus L   run the private Redis processes on these CPUs (taskset, e.g. 1) and everything else on
                    the others, as if Redis had a machine of its own (default: all share every CPU)`;
 
@@ -46,6 +48,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     'idle-ms': { type: 'string', default: '1000' },
     'redis-cpus': { type: 'string' },
+    ingest: { type: 'string', default: 'round-robin' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -62,6 +65,7 @@ const opts = {
   topologies: list(args.topologies),
   rounds: Number(args.rounds),
   idleMs: Number(args['idle-ms']),
+  ingest: args.ingest,
 };
 
 const STORIES_PER_SOCKET = 100;
@@ -148,7 +152,7 @@ async function startSystem(kind, count) {
   system.pids = nodes.map((n) => n.child.pid);
   system.publishOne = async () => {
     const k = system.published++;
-    const node = nodes[k % nodes.length];
+    const node = opts.ingest === 'one' ? nodes[0] : nodes[k % nodes.length];
     const status = await node.publish(publishRequest(HOT, `n=${k}`)).catch(() => 0);
     if (status !== 201) system.failures++;
   };
