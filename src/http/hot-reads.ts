@@ -25,6 +25,9 @@ export interface HotReadsOptions {
   isShuttingDown: () => boolean;
 }
 
+/** One series of a counter (one route, one status). */
+type LabelledCounter = { inc(): void };
+
 /** Answers a bare node:http request, or hands it to the router (`fallback`) untouched. */
 export type HotReadHandler = (req: IncomingMessage, res: ServerResponse, fallback: (req: IncomingMessage, res: ServerResponse) => void) => boolean;
 
@@ -54,9 +57,9 @@ class HeldReply implements StoryReply {
   body: Buffer | undefined;
   sent = false;
 
-  constructor(headers: Readonly<Record<string, string>>) {
-    this.names = Object.keys(headers);
-    this.values = Object.values(headers);
+  constructor(names: readonly string[], values: readonly string[]) {
+    this.names = names.slice();
+    this.values = values.slice();
   }
 
   header(name: string, value: string): void {
@@ -99,6 +102,19 @@ class HeldReply implements StoryReply {
  * as always, error shape and all (see takeHandedOverFailure).
  */
 export function hotReads(o: HotReadsOptions): HotReadHandler {
+  const corsNames = Object.keys(o.corsHeaders);
+  const corsValues = Object.values(o.corsHeaders);
+  // Per route and status, its series of each counter, looked up once: prom-client hashes the labels on every inc.
+  const counted = new Map<string, { requests: LabelledCounter; hot: LabelledCounter }>();
+  const countersOf = (route: string, status: number): { requests: LabelledCounter; hot: LabelledCounter } => {
+    const key = `${status} ${route}`;
+    let series = counted.get(key);
+    if (!series) {
+      series = { requests: o.metrics.httpRequests.labels({ route, status: String(status) }), hot: o.metrics.httpHotAnswers.labels({ route }) };
+      counted.set(key, series);
+    }
+    return series;
+  };
   return (req, res, fallback) => {
     if (req.method !== 'GET' || req.headers.origin !== undefined || req.headers.authorization !== undefined || o.isShuttingDown()) return false;
     const url = req.url ?? '';
@@ -108,7 +124,7 @@ export function hotReads(o: HotReadsOptions): HotReadHandler {
     // A query, a trailing slash, an escaped character: the router's to parse.
     if (!storyIdPattern.test(story)) return false;
     const startedAt = performance.now();
-    const reply = new HeldReply(o.corsHeaders);
+    const reply = new HeldReply(corsNames, corsValues);
     serveStory(req, reply, read.serving(story)).then(
       () => {
         if (!reply.sent) return fallback(req, res);
@@ -117,8 +133,9 @@ export function hotReads(o: HotReadsOptions): HotReadHandler {
         // A 304 has no body, and no Content-Length (as the router answers it).
         if (reply.body !== undefined) reply.header('content-length', String(reply.body.length));
         res.writeHead(reply.status, reply.flatHeaders()).end(reply.body);
-        o.metrics.httpRequests.inc({ route: read.route, status: String(reply.status) });
-        o.metrics.httpHotAnswers.inc({ route: read.route });
+        const series = countersOf(read.route, reply.status);
+        series.requests.inc();
+        series.hot.inc();
         if (o.logger.isLevelEnabled('info')) {
           o.logger.info({ reqId: id, method: 'GET', url, status: reply.status, ms: Math.round((performance.now() - startedAt) * 10) / 10 }, 'request');
         }

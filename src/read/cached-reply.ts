@@ -128,7 +128,7 @@ export async function serveStory<R extends StoryReply>(request: { headers: Incom
   const coding = negotiateCoding(request.headers['accept-encoding']);
   const ifNoneMatch = request.headers['if-none-match'];
   addVary(reply, 'Accept-Encoding');
-  for (const [name, value] of Object.entries(o.headers ?? {})) reply.header(name, value);
+  if (o.headers) for (const name in o.headers) reply.header(name, o.headers[name]!);
 
   const stamp = await o.cache.stamp(o.story);
   let isPrivate = o.access ? await o.access(stamp) : false;
