@@ -39,14 +39,28 @@ export function isUpdateId(value: string): boolean {
   return updateIdProblem(value) === undefined;
 }
 
-/** Compares two update ids in stream order: negative when `a` is older than `b`. */
+/**
+ * Compares two update ids in stream order: -1 when `a` is older than `b`, 1 when newer, 0 when the same. Ids
+ * are canonical (no leading zeros: checked at the edge, and Redis writes them so), so a longer part is a larger
+ * number and parts of one length compare as text: no BigInt, no split. Every read and every delivery compares
+ * ids (the read cache once per request), so this stays cheap.
+ */
 export function compareUpdateIds(a: string, b: string): number {
-  const [aMs = '0', aSeq = '0'] = a.split('-');
-  const [bMs = '0', bSeq = '0'] = b.split('-');
-  const ms = BigInt(aMs) - BigInt(bMs);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(aSeq) - BigInt(bSeq);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+  if (a === b) return 0;
+  const aDash = a.indexOf('-');
+  const bDash = b.indexOf('-');
+  const aMsEnd = aDash === -1 ? a.length : aDash;
+  const bMsEnd = bDash === -1 ? b.length : bDash;
+  return (
+    compareDecimals(a.slice(0, aMsEnd), b.slice(0, bMsEnd)) ||
+    compareDecimals(aDash === -1 ? '0' : a.slice(aDash + 1), bDash === -1 ? '0' : b.slice(bDash + 1))
+  );
+}
+
+/** Compares two canonical decimal numbers of any size. */
+function compareDecimals(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The time an update was published, read off its id (Redis stamps the id with its clock at XADD). */
