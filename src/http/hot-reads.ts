@@ -95,8 +95,8 @@ class HeldReply implements StoryReply {
 /**
  * The hot path of a page-load storm: the story page and the story view, asked for with no query and no
  * credentials, answered on bare node:http before the router. A Fastify request costs more than the read itself
- * at these rates (in `npm run bench:read`, /healthz, which does nothing, reached 0.71× the floor's rate and
- * 2× its p99). The answer is the route's own (serveStory with the route's options, the same CORS, `x-request-id`,
+ * at these rates (in `npm run bench:read`, /healthz, which does nothing, reached 0.62-0.83× the floor's rate
+ * and 1-2× its p99). The answer is the route's own (serveStory with the route's options, the same CORS, `x-request-id`,
  * metric and log line); anything else (another method or path, a query, `Origin`, `Authorization`, shutdown)
  * and every answer serveStory throws for (not found, private, Redis down) goes to the router, which answers it
  * as always, error shape and all (see takeHandedOverFailure).
