@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditPage } from '../../src/protocol/audit.js';
 import type { RunningService } from '../../src/service.js';
-import { deletePrefix, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, readAnswer, type HttpAnswer, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('http-editors');
 const annaKey = 'anna-key-0123456789';
@@ -22,27 +22,12 @@ afterAll(async () => {
 let storySeq = 0;
 const newStory = (): string => `editors-${++storySeq}-${randomUUID().slice(0, 8)}`;
 
-interface Answer {
-  status: number;
-  body: any;
-  text: string;
-  headers: Headers;
-}
-
-async function call(method: string, path: string, options: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function call(method: string, path: string, options: { key?: string | null; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   const key = options.key === undefined ? publisherKey : options.key;
   if (key !== null) headers.authorization = `Bearer ${key}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${base}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) });
-  const text = await response.text();
-  let body: unknown = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
-  }
-  return { status: response.status, body, text, headers: response.headers };
+  return readAnswer(await fetch(`${base}${path}`, { method, headers, ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }) }));
 }
 
 async function auditOf(story: string, key = publisherKey): Promise<any[]> {

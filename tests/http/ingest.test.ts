@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { updateIdPattern } from '../../src/protocol/update.js';
 import type { RunningService } from '../../src/service.js';
-import { deletePrefix, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, readAnswer, type HttpAnswer, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('http-ingest');
 let service: RunningService;
@@ -22,24 +22,9 @@ afterAll(async () => {
 let storySeq = 0;
 const newStory = (): string => `ingest-${++storySeq}-${randomUUID().slice(0, 8)}`;
 
-interface RawAnswer {
-  status: number;
-  text: string;
-  body: any;
-  headers: Headers;
-}
-
 /** Sends a request exactly as given (raw body string, own headers), for the inputs `post` cannot express. */
-async function send(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<RawAnswer> {
-  const response = await fetch(`${base}${path}`, { method, headers: init.headers ?? {}, ...(init.body === undefined ? {} : { body: init.body }) });
-  const text = await response.text();
-  let body: unknown = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
-  }
-  return { status: response.status, text, body, headers: response.headers };
+async function send(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<HttpAnswer> {
+  return readAnswer(await fetch(`${base}${path}`, { method, headers: init.headers ?? {}, ...(init.body === undefined ? {} : { body: init.body }) }));
 }
 
 const jsonWithKey = { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}` };
@@ -59,7 +44,7 @@ async function snapshotOf(story: string): Promise<{ count: number; lastId: strin
   return { count: entries.length, lastId: entries.at(-1)?.id ?? null, indexedCount: row?.count ?? null };
 }
 
-function expectErrorBody(answer: RawAnswer, status: number, code: string, message: RegExp): void {
+function expectErrorBody(answer: HttpAnswer, status: number, code: string, message: RegExp): void {
   expect(answer.status, answer.text).toBe(status);
   expect(answer.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
   expect(answer.body.error.message).toMatch(message);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceAuditPage } from '../../src/protocol/audit.js';
 import type { RunningService } from '../../src/service.js';
-import { deletePrefix, startTestService, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, readAnswer, startTestService, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('service-audit');
 const annaKey = 'anna-key-0123456789';
@@ -25,8 +25,7 @@ async function call(method: string, path: string, key: string | undefined, body?
     headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, text };
+  return readAnswer(response);
 }
 
 describe('the service audit trail', () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.js';
 import { StoryFrame } from '../../src/protocol/live-messages.js';
 import { LiveTestClient, liveUrl } from '../support/live-client.js';
-import { deletePrefix, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, readAnswer, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('story-changes');
 let service: RunningService;
@@ -21,8 +21,7 @@ async function send(method: string, path: string, body: unknown): Promise<{ stat
     headers: { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}` },
     body: JSON.stringify(body),
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+  return readAnswer(response);
 }
 
 const putMeta = (story: string, meta: Record<string, unknown>) => send('PUT', `/v1/stories/${story}`, meta);

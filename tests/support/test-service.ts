@@ -68,18 +68,37 @@ export function statement(text: string, extra: Record<string, unknown> = {}): Re
   return { kind: 'statement', occurredAt: '2022-02-15T10:00:00+03:00', text, ...extra };
 }
 
+/** An HTTP answer read whole: status, raw text, headers, and the body parsed as JSON (the text itself when it is not JSON, null when empty). */
+export interface HttpAnswer {
+  status: number;
+  text: string;
+  body: any;
+  headers: Headers;
+}
+
+/** Reads `response` whole into an HttpAnswer. */
+export async function readAnswer(response: Response): Promise<HttpAnswer> {
+  const text = await response.text();
+  let body: unknown = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  return { status: response.status, text, body, headers: response.headers };
+}
+
 /** POSTs an update with the test publisher key. */
 export async function post(
   baseUrl: string,
   story: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<HttpAnswer> {
   const response = await fetch(`${baseUrl}/v1/stories/${story}/updates`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${publisherKey}`, ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null, headers: response.headers };
+  return readAnswer(response);
 }

@@ -6,7 +6,7 @@ import { compareUpdateIds } from '../../src/protocol/ids.js';
 import type { RunningService } from '../../src/service.js';
 import { isForbiddenAddress } from '../../src/webhooks/address-guard.js';
 import { postWebhook } from '../../src/webhooks/post-webhook.js';
-import { deletePrefix, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { deletePrefix, readAnswer, post, publisherKey, startTestService, statement, uniquePrefix } from '../support/test-service.js';
 
 const prefix = uniquePrefix('webhooks');
 const strictPrefix = uniquePrefix('webhooks-strict');
@@ -119,8 +119,7 @@ async function api(node: RunningService, method: string, path: string, body?: un
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+  return readAnswer(response);
 }
 
 async function register(node: RunningService, path: string, stories: string[]): Promise<any> {
