@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import type { RunningService } from '../../src/service.js';
-import { deletePrefix, startTestService } from '../support/test-service.js';
+import { deletePrefix, publisherKey, startTestService } from '../support/test-service.js';
 
 /** Debian's Chromium (never a downloaded browser), headless, without background traffic. */
 export function launchChromium(): Promise<Browser> {
@@ -74,3 +74,22 @@ export function useBrowserSuite(prefix: string, contextOptions: BrowserContextOp
 
 /** A story id of its own for one test. */
 export const newStory = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
+
+/** Opens the desk (on `page`, or a new one) and signs in with `key`; resolves once the desk shows. */
+export async function signInToDesk(suite: BrowserSuite, key: string = publisherKey, page?: Page): Promise<Page> {
+  const desk = page ?? (await suite.context.newPage());
+  await desk.goto(`${suite.service.url}/desk`);
+  await desk.fill('#key-input', key);
+  await desk.click('#key-form button[type="submit"]');
+  await desk.waitForSelector('#desk:not([hidden])');
+  return desk;
+}
+
+/** Signs in to the desk and picks `story`; resolves once its work area shows it live. */
+export async function openDesk(suite: BrowserSuite, story: string, key: string = publisherKey): Promise<Page> {
+  const page = await signInToDesk(suite, key);
+  await page.click(`button[data-story="${story}"]`);
+  await page.waitForSelector('#story-work:not([hidden])');
+  await page.waitForSelector('#status-badge[data-status="live"]');
+  return page;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { publisherKey, uniquePrefix } from '../support/test-service.js';
-import { newStory, useBrowserSuite } from './browser-support.js';
+import { newStory, signInToDesk, useBrowserSuite } from './browser-support.js';
 
 const prefix = uniquePrefix('web-desk-audit');
 const annaKey = 'anna-desk-key-123';
@@ -22,10 +22,7 @@ describe('the desk audit lines', () => {
     const first = await api('POST', `/v1/stories/${story}/updates`, annaKey, { kind: 'statement', occurredAt: '2022-02-15T10:00:00Z', text: 'By Anna' });
     await api('POST', `/v1/stories/${story}/updates`, publisherKey, { kind: 'correction', corrects: first.id, text: 'By Anna, fixed', note: 'Typo' });
 
-    const page = await suite.context.newPage();
-    await page.goto(`${suite.service.url}/desk`);
-    await page.fill('#key-input', annaKey);
-    await page.click('#key-form button[type="submit"]');
+    const page = await signInToDesk(suite, annaKey);
     await page.click(`button[data-story="${story}"]`);
     const line = `#u-${first.id} .audit-line`;
     await page.waitForSelector(line);

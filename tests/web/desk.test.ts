@@ -1,7 +1,6 @@
-import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { post, publisherKey, statement, uniquePrefix } from '../support/test-service.js';
-import { newStory, useBrowserSuite } from './browser-support.js';
+import { newStory, openDesk, signInToDesk, useBrowserSuite } from './browser-support.js';
 
 const prefix = uniquePrefix('web-desk');
 const suite = useBrowserSuite(prefix, { viewport: { width: 1400, height: 1000 } });
@@ -19,18 +18,6 @@ async function storedUpdates(story: string): Promise<{ id: string; kind: string;
   return ((await (await fetch(`${suite.service.url}/v1/stories/${story}/updates?limit=1000`)).json()) as { updates: [] }).updates;
 }
 
-/** Opens the desk, gives the key, and picks `story`. */
-async function openDesk(story: string): Promise<Page> {
-  const page = await suite.context.newPage();
-  await page.goto(`${suite.service.url}/desk`);
-  await page.fill('#key-input', publisherKey);
-  await page.click('#key-form button[type="submit"]');
-  await page.click(`button[data-story="${story}"]`);
-  await page.waitForSelector('#story-work:not([hidden])');
-  await page.waitForSelector('#status-badge[data-status="live"]');
-  return page;
-}
-
 describe('the newsroom desk', () => {
   it('ends a story\'s coverage and reopens it, keeping its metadata', async () => {
     const story = newStory('coverage');
@@ -40,7 +27,7 @@ describe('the newsroom desk', () => {
       body: JSON.stringify({ title: 'Summit day', summary: 'Leaders meet.', status: 'live', coverageStartTime: '2022-02-15T08:00:00+01:00' }),
     });
     expect(put.status).toBe(200);
-    const page = await openDesk(story);
+    const page = await openDesk(suite, story);
     const view = async () => (await (await fetch(`${suite.service.url}/v1/stories/${story}`)).json()) as Record<string, unknown>;
 
     await page.click('#coverage-toggle:has-text("End coverage")');
@@ -89,7 +76,7 @@ describe('the newsroom desk', () => {
   it('publishes a statement and a reaction, and they show on the desk', async () => {
     const story = newStory('publish');
     await createStory(story, 'Desk publishing');
-    const page = await openDesk(story);
+    const page = await openDesk(suite, story);
 
     await page.fill('#f-source-name', 'Jens Stoltenberg');
     await page.fill('#f-source-role', 'Secretary-General');
@@ -120,7 +107,7 @@ describe('the newsroom desk', () => {
   it('shows an API validation error next to the field: an empty text', async () => {
     const story = newStory('invalid');
     await createStory(story, 'Desk validation');
-    const page = await openDesk(story);
+    const page = await openDesk(suite, story);
     await page.fill('#f-text', '');
     await page.click('#publish-button');
     await page.waitForFunction(() => (document.getElementById('f-text-error')?.textContent ?? '').length > 0);
@@ -142,7 +129,7 @@ describe('the newsroom desk', () => {
     const story = newStory('correct');
     await createStory(story, 'Desk corrections');
     const target = await post(suite.service.url, story, statement('The talks end on 20 January.'));
-    const page = await openDesk(story);
+    const page = await openDesk(suite, story);
     await page.click(`#u-${target.body.id} button[data-action="correct"]`);
     await page.waitForSelector('#correct-dialog[open]');
     expect(await page.inputValue('#c-text')).toBe('The talks end on 20 January.');
@@ -165,7 +152,7 @@ describe('the newsroom desk', () => {
   it('retries a publish that met a network error with the same Idempotency-Key, so it is stored once', async () => {
     const story = newStory('retry');
     await createStory(story, 'Desk retries');
-    const page = await openDesk(story);
+    const page = await openDesk(suite, story);
     const keys: string[] = [];
     let failNext = true;
     await page.route(`**/v1/stories/${story}/updates`, async (route) => {
@@ -204,9 +191,7 @@ describe('the newsroom desk', () => {
     const page = await suite.context.newPage();
     const sockets: string[] = [];
     page.on('websocket', (ws) => sockets.push(ws.url()));
-    await page.goto(`${suite.service.url}/desk`);
-    await page.fill('#key-input', publisherKey);
-    await page.click('#key-form button[type="submit"]');
+    await signInToDesk(suite, publisherKey, page);
     await page.click(`button[data-story="${shown}"]`);
     await page.waitForSelector('#status-badge[data-status="live"]');
 
@@ -229,11 +214,7 @@ describe('the newsroom desk', () => {
   });
 
   it('creates a story from the desk and shows field errors for a bad id', async () => {
-    const page = await suite.context.newPage();
-    await page.goto(`${suite.service.url}/desk`);
-    await page.fill('#key-input', publisherKey);
-    await page.click('#key-form button[type="submit"]');
-    await page.waitForSelector('#desk:not([hidden])');
+    const page = await signInToDesk(suite);
     await page.click('#new-story summary');
     await page.fill('#story-id', 'Not A Valid Id');
     await page.fill('#story-title', 'A new story');
@@ -253,11 +234,7 @@ describe('the newsroom desk', () => {
   it('refuses to create over an existing story, shows it, and opens it', async () => {
     const story = newStory('exists');
     await createStory(story, 'Already here');
-    const page = await suite.context.newPage();
-    await page.goto(`${suite.service.url}/desk`);
-    await page.fill('#key-input', publisherKey);
-    await page.click('#key-form button[type="submit"]');
-    await page.waitForSelector('#desk:not([hidden])');
+    const page = await signInToDesk(suite);
     await page.click('#new-story summary');
     await page.fill('#story-id', story);
     await page.fill('#story-title', 'Overwrite attempt');
@@ -273,7 +250,7 @@ describe('the newsroom desk', () => {
   it('edits a story with PATCH and If-Match, and says "reload" when someone else changed it', async () => {
     const story = newStory('edit');
     await createStory(story, 'First title');
-    const page = await openDesk(story);
+    const page = await openDesk(suite, story);
     await page.waitForSelector('#edit-story-toggle:not([hidden])');
     await page.click('#edit-story-toggle');
     expect(await page.inputValue('#e-title')).toBe('First title');

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { post, publisherKey, statement, uniquePrefix } from '../support/test-service.js';
-import { newStory, useBrowserSuite, watchPage } from './browser-support.js';
+import { newStory, openDesk, useBrowserSuite, watchPage } from './browser-support.js';
 
 const prefix = uniquePrefix('web-live-story');
 let partner: { origin: string; server: Server };
@@ -61,17 +61,6 @@ async function openEmbed(story: string): Promise<Page> {
   return page;
 }
 
-async function openDesk(story: string): Promise<Page> {
-  const page = await suite.context.newPage();
-  await page.goto(`${suite.service.url}/desk`);
-  await page.fill('#key-input', publisherKey);
-  await page.click('#key-form button[type="submit"]');
-  await page.click(`button[data-story="${story}"]`);
-  await page.waitForSelector('#story-work:not([hidden])');
-  await page.waitForSelector('#status-badge[data-status="live"]');
-  return page;
-}
-
 /** Runs axe-core in the page (evaluated, so the page's CSP does not apply) and answers its violations. */
 async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
   await page.evaluate(axeSource);
@@ -88,7 +77,7 @@ describe('story changes reach open pages live', () => {
     const story = newStory('ends');
     await putMeta(story, { title: 'Troops at the border', status: 'live' });
     await append(story, statement('First report.'));
-    const [page, embed, desk] = await Promise.all([openPage(story), openEmbed(story), openDesk(story)]);
+    const [page, embed, desk] = await Promise.all([openPage(story), openEmbed(story), openDesk(suite, story)]);
     const trouble = watchPage(page);
     expect(await page.locator('.story-state').textContent()).toBe('Live');
 
@@ -187,7 +176,7 @@ describe('the desk', () => {
     const story = newStory('desk-flags');
     await putMeta(story, { title: 'Desk flags', status: 'live' });
     const id = await append(story, statement('Toggle me.'));
-    const desk = await openDesk(story);
+    const desk = await openDesk(suite, story);
     const key = desk.locator(`button[data-action="key"][data-id="${id}"]`);
     const pin = desk.locator(`button[data-action="pin"][data-id="${id}"]`);
     expect(await key.getAttribute('aria-pressed')).toBe('false');
@@ -230,7 +219,7 @@ describe('accessibility (axe-core in Chromium)', () => {
     const embed = await openEmbed(story);
     await embed.waitForSelector('stoppress-embed article.update');
     expect(await axeViolations(embed)).toEqual([]);
-    const desk = await openDesk(story);
+    const desk = await openDesk(suite, story);
     await desk.waitForSelector('#desk-feed article.update');
     expect(await axeViolations(desk)).toEqual([]);
     await desk.click(`button[data-action="correct"][data-id="${fixed}"]`);
