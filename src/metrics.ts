@@ -45,8 +45,6 @@ export class ServiceMetrics {
   readonly publishToDeliverSeconds = new Histogram({ name: 'stoppress_publish_to_deliver_seconds', help: "Time from an entry's id (Redis's clock at XADD) to its write to this node's sockets, once per entry per node", buckets: latencyBuckets, registers: [this.registry] });
   readonly #lag: IntervalHistogram;
   #sources: LiveStateSources | undefined;
-  #gapFillsSeen = 0;
-  #resubscribesSeen = 0;
 
   constructor() {
     const sources = (): LiveStateSources | undefined => this.#sources;
@@ -54,27 +52,8 @@ export class ServiceMetrics {
     new Gauge({ name: 'stoppress_subscriptions', help: 'Story subscriptions held by open sockets', registers: [this.registry], collect() { this.set(sources()?.subscriptions() ?? 0); } });
     new Gauge({ name: 'stoppress_active_stories', help: 'Stories with local subscribers (each one shard channel subscription)', registers: [this.registry], collect() { this.set(sources()?.activeStories() ?? 0); } });
     new Gauge({ name: 'stoppress_pubsub_down_seconds', help: 'How long the pub/sub connection down the longest has been down (0 when all are up); /readyz fails past READY_PUBSUB_GRACE_MS', registers: [this.registry], collect() { this.set((sources()?.pubsubDownMs() ?? 0) / 1000); } });
-    const self = this;
-    new Counter({
-      name: 'stoppress_gap_fills_total',
-      help: 'Stream reads (XRANGE) that filled a gap in the pub/sub announcements: lost messages or a resubscribe',
-      registers: [this.registry],
-      collect() {
-        const total = sources()?.gapFills() ?? 0;
-        this.inc(Math.max(0, total - self.#gapFillsSeen));
-        self.#gapFillsSeen = Math.max(self.#gapFillsSeen, total);
-      },
-    });
-    new Counter({
-      name: 'stoppress_pubsub_resubscribes_total',
-      help: 'Shard channels subscribed again after a reconnect, failover or failed check',
-      registers: [this.registry],
-      collect() {
-        const total = sources()?.resubscribes() ?? 0;
-        this.inc(Math.max(0, total - self.#resubscribesSeen));
-        self.#resubscribesSeen = Math.max(self.#resubscribesSeen, total);
-      },
-    });
+    mirroredCounter(this.registry, 'stoppress_gap_fills_total', 'Stream reads (XRANGE) that filled a gap in the pub/sub announcements: lost messages or a resubscribe', () => sources()?.gapFills() ?? 0);
+    mirroredCounter(this.registry, 'stoppress_pubsub_resubscribes_total', 'Shard channels subscribed again after a reconnect, failover or failed check', () => sources()?.resubscribes() ?? 0);
     this.#lag = monitorEventLoopDelay({ resolution: lagResolutionMs });
     this.#lag.enable();
     this.registry.registerMetric(new EventLoopLagHistogram(this.#lag) as unknown as Histogram);
@@ -128,6 +107,24 @@ export class ServiceMetrics {
   close(): void {
     this.#lag.disable();
   }
+}
+
+/**
+ * A counter that mirrors a running total kept elsewhere (the fan-in's), read at scrape time: each scrape adds
+ * what the total grew by since the last one.
+ */
+function mirroredCounter(registry: Registry, name: string, help: string, total: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      this.inc(Math.max(0, now - seen));
+      seen = Math.max(seen, now);
+    },
+  });
 }
 
 /**
