@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import { ConditionWaiters } from './condition-waiters.js';
 
 export interface ServerFrameLike {
   type: string;
@@ -18,17 +19,17 @@ export class LiveTestClient {
   readonly ws: WebSocket;
   readonly frames: ServerFrameLike[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  #waiters: { check: () => boolean; resolve: () => void }[] = [];
+  readonly #conditions = new ConditionWaiters(() => `${this.frames.length} frames`);
 
   constructor(url: string, headers: Record<string, string> = {}) {
     this.ws = new WebSocket(url, { headers, perMessageDeflate: false });
     this.ws.on('message', (data) => {
       this.frames.push(JSON.parse(data.toString()) as ServerFrameLike);
-      this.#check();
+      this.#conditions.check();
     });
     this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => {
       resolve({ code, reason: reason.toString() });
-      this.#check();
+      this.#conditions.check();
     }));
     this.ws.on('error', () => undefined);
   }
@@ -62,24 +63,13 @@ export class LiveTestClient {
 
   /** Resolves when `check` holds (checked on every frame and on close); rejects after `timeoutMs`. */
   waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`condition not met within ${timeoutMs} ms; ${this.frames.length} frames`)), timeoutMs);
-      this.#waiters.push({ check, resolve: () => (clearTimeout(timer), resolve()) });
-    });
+    return this.#conditions.waitFor(check, timeoutMs);
   }
 
   close(): void {
     this.ws.close();
   }
 
-  #check(): void {
-    this.#waiters = this.#waiters.filter((w) => {
-      if (!w.check()) return true;
-      w.resolve();
-      return false;
-    });
-  }
 }
 
 /** The ws:// URL of a service's live endpoint. */

@@ -1,3 +1,5 @@
+import { ConditionWaiters } from './condition-waiters.js';
+
 /** One parsed Server-Sent Event (or comment). */
 export interface SseEvent {
   event: string;
@@ -11,13 +13,13 @@ export class SseTestClient {
   readonly events: SseEvent[] = [];
   readonly response: Response;
   readonly ended: Promise<void>;
-  #waiters: { check: () => boolean; resolve: () => void }[] = [];
+  readonly #conditions = new ConditionWaiters(() => `${this.events.length} events`);
   #controller: AbortController;
 
   private constructor(response: Response, controller: AbortController) {
     this.response = response;
     this.#controller = controller;
-    this.ended = this.#read().catch(() => undefined).finally(() => this.#check());
+    this.ended = this.#read().catch(() => undefined).finally(() => this.#conditions.check());
   }
 
   static async open(url: string, headers: Record<string, string> = {}): Promise<SseTestClient> {
@@ -31,11 +33,7 @@ export class SseTestClient {
   }
 
   waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`condition not met within ${timeoutMs} ms; ${this.events.length} events`)), timeoutMs);
-      this.#waiters.push({ check, resolve: () => (clearTimeout(timer), resolve()) });
-    });
+    return this.#conditions.waitFor(check, timeoutMs);
   }
 
   close(): void {
@@ -60,16 +58,9 @@ export class SseTestClient {
           else if (line.startsWith('retry: ')) event.event = 'retry';
         }
         this.events.push(event);
-        this.#check();
+        this.#conditions.check();
       }
     }
   }
 
-  #check(): void {
-    this.#waiters = this.#waiters.filter((w) => {
-      if (!w.check()) return true;
-      w.resolve();
-      return false;
-    });
-  }
 }
