@@ -51,8 +51,8 @@ export async function createFloor({ topology, keyPrefix, story, json, maxLen, su
   const publisher = await connect(port);
   const subs = await Promise.all(Array.from({ length: subscribers }, () => startSubscriber(port, channel)));
   const floor = { subscribers, delivered: 0, expected: 0 };
-  let countedBefore = 0;
-  const count = async () => (floor.delivered = (await Promise.all(subs.map((s) => s.count()))).reduce((a, b) => a + b, 0) - countedBefore);
+  let warmUp = 0; // messages the subscribers got during the warm-up: not counted
+  const count = async () => (floor.delivered = (await Promise.all(subs.map((s) => s.count()))).reduce((a, b) => a + b, 0) - warmUp);
   let previousId = '0-0';
   const publishOne = async () => {
     const id = `${Date.now()}-0`;
@@ -61,7 +61,7 @@ export async function createFloor({ topology, keyPrefix, story, json, maxLen, su
   };
   await atRate(20, 200, publishOne); // warm-up
   await sleep(100);
-  countedBefore = await count() + countedBefore;
+  warmUp = await count();
   floor.delivered = 0;
   floor.window = async (publishes, rate) => {
     floor.expected += publishes * subscribers;

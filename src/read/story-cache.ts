@@ -217,9 +217,9 @@ export class StoryCache {
    *
    * At most one read per story is out at a time: requests arriving while one is out wait for it to come back,
    * then share the next (at the end of the turn they arrived in, when none is out); when it fails, they fail
-   * with it. Under load that makes one
-   * Redis round trip per story per reply, not per event-loop turn: writing to Redis wakes its process, which
-   * cost the node more than answering the requests (measured: 3 × an HTTP response's write).
+   * with it. Under load that makes one Redis round trip per story per reply, not per event-loop turn: writing
+   * to Redis wakes its process, which cost the node more than answering the requests (measured: 3 × an HTTP
+   * response's write).
    */
   stamp(story: string): Promise<StoryStamp> {
     const pending = this.#pendingStamps.get(story);
