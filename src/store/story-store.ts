@@ -1,3 +1,4 @@
+import { Command } from 'ioredis';
 import type { Logger } from 'pino';
 import { StoppressError } from '../protocol/errors.js';
 import { maxUpdateId } from '../protocol/ids.js';
@@ -355,9 +356,15 @@ export class StoryStore {
   /** The stamp of a story: one HMGET of its meta hash, O(1). Every cached read revalidates with it. */
   async readStamp(story: string): Promise<StoryStamp> {
     const keys = storyKeys(this.#options.keyPrefix, story);
-    const [lastId, version, status, visibility, embargoUntil] = await guardRedis(() =>
-      this.#redis.hmget(keys.meta, 'lastId', 'version', 'status', 'visibility', 'embargoUntil'),
-    );
+    // Sent on its own, not through ioredis's auto-pipeline: the read path sends this thousands of times a
+    // second, and each auto-pipelined batch left objects that outlived the next scavenge and were promoted
+    // (measured under 20 connections on one story: 400 KB of 13 MB survived each scavenge, 1.2-2.4 ms pauses;
+    // sent on its own, 30 KB and 0.5 ms).
+    const read = new Command('hmget', [keys.meta, 'lastId', 'version', 'status', 'visibility', 'embargoUntil'], { replyEncoding: 'utf8' });
+    const [lastId, version, status, visibility, embargoUntil] = (await guardRedis(() => {
+      void this.#redis.sendCommand(read);
+      return read.promise;
+    })) as (string | null)[];
     return { lastId: lastId ?? null, version: Number(version ?? 0), status: status ?? null, visibility: visibility ?? null, embargoUntil: embargoUntil ?? null };
   }
 
