@@ -4,8 +4,10 @@
 //    prefix of its own (as the append script stores them), starts Stoppress (node dist/main.js).
 // 2. For each size, GETs /stories/:story and /v1/stories/:story once in identity and gzip and stores the bytes;
 //    the floor (floor-server.mjs: bare node:http) serves exactly those bytes from memory.
-// 3. Loads each route × coding on Stoppress and on the floor with a separate autocannon process (load.mjs),
-//    a few seconds each, 20 connections; then 304 answers (If-None-Match) against /readyz (one Redis call); then,
+// 3. Loads each route × coding on the floor and on Stoppress with a separate autocannon process (load.mjs),
+//    a few seconds each, 20 connections, in alternating pairs (floor, Stoppress; 3 rounds): each side's figures
+//    are its medians, each ratio the median of the rounds' ratios (a pair ran under the same load of this shared
+//    machine); then 304 answers (If-None-Match) against /readyz (one Redis call); then,
 //    for reference, Stoppress's /healthz (no Redis, 15 bytes) against the floor's smallest answer ("ok"): what
 //    the HTTP framework and hooks cost before any read-path work.
 // 4. Memory: 100 stories of 2,000 updates each loaded once (page and view, identity and gzip) under the default
@@ -13,7 +15,8 @@
 // 5. Mixed: a reader starts a page load every 2 ms while updates are published at 5/s over HTTP; every page
 //    must contain every update whose 201 arrived before that page's request started.
 // Prints the tables; the server, Redis and the load process share this machine's cores, hence the floor.
-//   Options: --seconds N (each load, default 3), --connections N (default 20), --keep (leave the keys),
+//   Options: --seconds N (each load, default 3), --connections N (default 20), --rounds N (pairs per row,
+//   default 3), --keep (leave the keys),
 //   --mixed-only (only the mixed run, as one JSON line), --sizes 100,2000,10000 (story sizes; the mixed run needs
 //   2000), --skip-memory (no 100-story memory step).
 import { execFileSync, spawn } from 'node:child_process';
@@ -32,6 +35,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '20' },
     keep: { type: 'boolean', default: false },
     'mixed-only': { type: 'boolean', default: false },
@@ -41,6 +45,12 @@ const { values: args } = parseArgs({
 });
 const seconds = Number(args.seconds);
 const connections = Number(args.connections);
+const rounds = Number(args.rounds);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const run = Date.now().toString(36);
 const prefix = `bench-read-${run}:`;
@@ -132,10 +142,22 @@ try {
     const rows = [];
     for (const r of routes) {
       const headers = r.coding === 'identity' ? {} : { 'accept-encoding': r.coding };
-      log(`load ${r.route} ${r.coding} (${(r.bytes / 1024).toFixed(0)} KiB): floor, then stoppress`);
-      const f = load(`${floorBase}${r.route}`, headers);
-      const s = load(`${base}${r.route}`, headers);
-      rows.push({ ...r, floor: f, stoppress: s, rss: sampleProcess(service.pid).rssBytes });
+      log(`load ${r.route} ${r.coding} (${(r.bytes / 1024).toFixed(0)} KiB): ${rounds} × (floor, then stoppress)`);
+      const pairs = [];
+      for (let round = 0; round < rounds; round++) pairs.push({ floor: load(`${floorBase}${r.route}`, headers), stoppress: load(`${base}${r.route}`, headers) });
+      const side = (name) => ({
+        reqPerSec: Math.round(median(pairs.map((p) => p[name].reqPerSec))),
+        p50: Number(median(pairs.map((p) => p[name].p50)).toFixed(2)),
+        p99: Number(median(pairs.map((p) => p[name].p99)).toFixed(2)),
+      });
+      rows.push({
+        ...r,
+        floor: side('floor'),
+        stoppress: side('stoppress'),
+        rateRatio: median(pairs.map((p) => p.stoppress.reqPerSec / p.floor.reqPerSec)),
+        p99Ratio: median(pairs.map((p) => p.stoppress.p99 / p.floor.p99)),
+        rss: sampleProcess(service.pid).rssBytes,
+      });
     }
 
     log('304 answers against /readyz');
@@ -170,13 +192,14 @@ try {
     lines.push('## Stoppress read benchmark', '');
     lines.push(`- command: node scripts/bench-read/run.mjs ${process.argv.slice(2).join(' ')}`.trimEnd());
     lines.push(`- node ${process.version}; ${os.cpus().length} × ${os.cpus()[0]?.model}; each load ${seconds} s over ${connections} connections (autocannon, own process); server, Redis and load share these cores`);
+    lines.push(`- each row: ${rounds} alternating pairs (floor, Stoppress); req/s and p50/p99 are each side's medians, the ratios the medians of the pairs' ratios`);
     lines.push('');
     lines.push('| updates | route | coding | body KiB | first answer ms | floor req/s | Stoppress req/s | ratio | floor p50/p99 ms | Stoppress p50/p99 ms | p99 ratio | server RSS MiB |');
     lines.push('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     let allMet = true;
     for (const r of rows) {
-      const rate = r.stoppress.reqPerSec / r.floor.reqPerSec;
-      const p99 = r.stoppress.p99 / r.floor.p99;
+      const rate = r.rateRatio;
+      const p99 = r.p99Ratio;
       if (rate < 0.5 || p99 > 1.5) allMet = false;
       lines.push(
         `| ${r.size.toLocaleString('en-US')} | \`${r.route.replace(/size-\d+/, ':story')}\` | ${r.coding} | ${(r.bytes / 1024).toFixed(1)} | ${r.firstMs.toFixed(0)} | ${r.floor.reqPerSec.toLocaleString('en-US')} | ${r.stoppress.reqPerSec.toLocaleString('en-US')} | ${rate.toFixed(2)} | ${r.floor.p50}/${r.floor.p99} | ${r.stoppress.p50}/${r.stoppress.p99} | ${p99.toFixed(2)} | ${mib(r.rss)} |`,
