@@ -29,6 +29,11 @@ interface Shard {
   /** SSUBSCRIBE/SUNSUBSCRIBE commands in flight: the periodic check waits for a quiet moment. */
   inFlight: number;
   /**
+   * SSUBSCRIBE/SUNSUBSCRIBE calls made so far: the periodic check trusts a count read from Redis only if none
+   * was made while it read (channels subscribed meanwhile are in `channels` but not in the count).
+   */
+  sent: number;
+  /**
    * Resolves once the connection is up and its id read; replaced by a pending one when it closes. Nothing is
    * subscribed before: a connection in subscriber mode refuses CLIENT ID (and ioredis's own ready check).
    */
@@ -117,6 +122,7 @@ export class ShardChannels {
     shard.channels.delete(channel);
     if (shard.redis.status !== 'ready') return;
     shard.inFlight += 1;
+    shard.sent += 1;
     shard.redis
       .sunsubscribe(channel)
       .catch(() => undefined)
@@ -168,7 +174,7 @@ export class ShardChannels {
     const redis = this.#topology.subscriberConnection(node, options);
     let markUsable = (): void => undefined;
     const usable = new Promise<void>((resolve) => (markUsable = resolve));
-    shard = { node, redis, channels: new Set(), clientId: undefined, downSince: undefined, inFlight: 0, usable, markUsable };
+    shard = { node, redis, channels: new Set(), clientId: undefined, downSince: undefined, inFlight: 0, sent: 0, usable, markUsable };
     const owned = shard;
     redis.on('smessage', (channel: string, payload: string) => this.#listener.message(channel, payload));
     redis.on('ready', () => void this.#shardOnReady(owned));
@@ -266,6 +272,7 @@ export class ShardChannels {
 
   async #ssubscribe(shard: Shard, channels: string[]): Promise<void> {
     shard.inFlight += 1;
+    shard.sent += 1;
     try {
       await shard.usable;
       await Promise.all(channels.map((channel) => shard.redis.ssubscribe(channel)));
@@ -284,6 +291,8 @@ export class ShardChannels {
       const command = this.#topology.commandConnection(shard.node);
       if (!command) continue;
       let held: number;
+      const sentBefore = shard.sent;
+      const expected = shard.channels.size;
       try {
         const line = String(await command.client('LIST', 'ID', shard.clientId));
         const match = /\bssub=(\d+)/.exec(line);
@@ -292,8 +301,10 @@ export class ShardChannels {
       } catch {
         continue;
       }
-      if (held < shard.channels.size && shard.inFlight === 0) {
-        this.#log.warn({ node: shard.node, held, expected: shard.channels.size }, 'shard channels lost; subscribing again');
+      // A subscribe made while CLIENT LIST was out is not in its count: nothing to conclude this time.
+      if (shard.sent !== sentBefore || shard.inFlight > 0) continue;
+      if (held < expected) {
+        this.#log.warn({ node: shard.node, held, expected }, 'shard channels lost; subscribing again');
         await this.#resubscribe(shard, [...shard.channels]);
       }
     }
