@@ -8,8 +8,8 @@
 //       real HTTP, round-robin over the system's nodes, until every socket following s-0 has them all) and the
 //       floor's (XADD + SPUBLISH pipelined, with as many SSUBSCRIBEd subscriber processes as nodes): what is
 //       compared ran under the same load of this shared machine;
-//   then, every node stopped, the floor with 0 and with 1 subscriber, alternating, for the cost of one more
-//   subscriber.
+//   then, every node stopped, the floor with 0 and with 1 subscriber, and with its publishes from 1 and from 4
+//   publisher processes in turn, alternating: the cost of one more subscriber, and of ingest spread over nodes.
 // Then print the markdown tables and the targets.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
@@ -274,41 +274,41 @@ async function storedJson(topology) {
 }
 
 /**
- * The floor's cost of one more subscriber: rounds of (idle, floor with no subscriber, floor with one), answering
- * the median figures of each and the median per-round difference. The two go first by turns (a window right
- * after the idle one ran under other conditions than the one after it), over 2 × rounds + 1 rounds: the
- * difference is small beside each figure, and it sets the 4-node target.
+ * The floor's cost of one more subscriber, and of publishes that arrive through several client processes in
+ * turn instead of one: rounds of (idle, then four floor windows: no subscriber; one subscriber; no subscriber
+ * from one publisher process; no subscriber from as many publisher processes as the largest system has nodes,
+ * taking turns), answering the median figures of each and the median per-round differences. The windows take
+ * turns to go first after the idle one, over 2 × rounds + 1 rounds: the differences are small beside each
+ * figure, and the first one sets the 4-node target.
  */
 async function floorSubscriberCost(topology, meter, ctx) {
-  const zero = await createFloor({ topology, keyPrefix, story: HOT, json: ctx.json, maxLen: STREAM_MAXLEN, subscribers: 0 });
-  const one = await createFloor({ topology, keyPrefix, story: HOT, json: ctx.json, maxLen: STREAM_MAXLEN, subscribers: 1 });
+  const spreadOver = Math.max(...opts.nodes);
+  const rig = (subscribers, publisherProcesses = 0) => createFloor({ topology, keyPrefix, story: HOT, json: ctx.json, maxLen: STREAM_MAXLEN, subscribers, publisherProcesses });
+  const rigs = [await rig(0), await rig(1), await rig(0, 1), await rig(0, spreadOver)];
   try {
-    const r0 = [];
-    const r1 = [];
-    const windowOf = (floor) => () => floor.window(opts.publishes, opts.rate);
+    const perRig = rigs.map(() => []);
     for (let round = 0; round < 2 * opts.rounds + 1; round++) {
-      const zeroFirst = round % 2 === 0;
-      const { idle, windows } = await measureRound({ meter, pids: [], idleMs: opts.idleMs, windows: zeroFirst ? [windowOf(zero), windowOf(one)] : [windowOf(one), windowOf(zero)] });
-      const [w0, w1] = zeroFirst ? windows : [windows[1], windows[0]];
-      r0.push(perPublish(idle, w0, opts.publishes));
-      r1.push(perPublish(idle, w1, opts.publishes));
+      const order = rigs.map((_, i) => (i + round) % rigs.length);
+      const { idle, windows } = await measureRound({ meter, pids: [], idleMs: opts.idleMs, windows: order.map((i) => () => rigs[i].window(opts.publishes, opts.rate)) });
+      order.forEach((i, at) => perRig[i].push(perPublish(idle, windows[at], opts.publishes)));
     }
-    const floors = [
-      { topology: topology.kind, subscribers: 0, ...medianOfRounds(r0), delivered: zero.delivered, expected: zero.expected },
-      { topology: topology.kind, subscribers: 1, ...medianOfRounds(r1), delivered: one.delivered, expected: one.expected },
-    ];
-    const perSubscriber = { net: median(r1.map((r, i) => r.redisNetUs - r0[i].redisNetUs)), gross: median(r1.map((r, i) => r.redisUs - r0[i].redisUs)) };
+    const [r0, r1, solo, spread] = perRig;
+    const label = ['0', '1', '0, 1 publisher process', `0, ${spreadOver} publisher processes in turn`];
+    const floors = rigs.map((f, i) => ({ topology: topology.kind, subscribers: i === 1 ? 1 : 0, label: label[i], ...medianOfRounds(perRig[i]), delivered: f.delivered, expected: f.expected }));
+    const difference = (a, b) => ({ net: median(a.map((r, i) => r.redisNetUs - b[i].redisNetUs)), gross: median(a.map((r, i) => r.redisUs - b[i].redisUs)) });
+    const perSubscriber = difference(r1, r0);
+    const spreadCost = { ...difference(spread, solo), publishers: spreadOver };
     for (const f of floors) {
       log(
-        `  floor, ${f.subscribers} subscriber(s): Redis ${f.redisUs.toFixed(1)} µs/publish (${f.redisNetUs.toFixed(1)} net of idle) ` +
+        `  floor, subscribers ${f.label}: Redis ${f.redisUs.toFixed(1)} µs/publish (${f.redisNetUs.toFixed(1)} net of idle) ` +
           `[rounds, net: ${f.redisNetUsPerRound.map((v) => v.toFixed(0)).join(', ')}], ${f.commands.toFixed(2)} commands/publish, delivered ${f.delivered}/${f.expected}`,
       );
     }
     log(`  floor: one subscriber − none = ${perSubscriber.net.toFixed(1)} µs/publish net (${perSubscriber.gross.toFixed(1)} gross), median of per-round differences`);
-    return { floors, perSubscriber };
+    log(`  floor: ${spreadOver} publisher processes − 1 = ${spreadCost.net.toFixed(1)} µs/publish net (${spreadCost.gross.toFixed(1)} gross), median of per-round differences`);
+    return { floors, perSubscriber, spreadCost };
   } finally {
-    zero.close();
-    one.close();
+    rigs.forEach((f) => f.close());
   }
 }
 
@@ -325,9 +325,9 @@ async function benchTopology(kind) {
     }
     // The floor's cost of one more subscriber, alone on the first system's Redis (every node stopped).
     for (const system of systems) await system.stopNodes();
-    const { floors, perSubscriber } = await floorSubscriberCost(systems[0].topology, systems[0].meter, ctx);
+    const { floors, perSubscriber, spreadCost } = await floorSubscriberCost(systems[0].topology, systems[0].meter, ctx);
     rows.sort((a, b) => a.nodes - b.nodes || a.k - b.k);
-    return { rows, floors, perSubscriber: { [kind]: perSubscriber } };
+    return { rows, floors, perSubscriber: { [kind]: perSubscriber }, spreadCost: { [kind]: spreadCost } };
   } finally {
     for (const system of systems) await system.stop();
   }
@@ -354,11 +354,13 @@ log(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(', ')}
 const rows = [];
 const floors = [];
 const perSubscriber = {};
+const spreadCost = {};
 for (const kind of opts.topologies) {
   const r = await benchTopology(kind);
   rows.push(...r.rows);
   floors.push(...r.floors);
   Object.assign(perSubscriber, r.perSubscriber);
+  Object.assign(spreadCost, r.spreadCost);
 }
-log(`\n${report(rows, floors, perSubscriber, opts)}`);
+log(`\n${report(rows, floors, perSubscriber, spreadCost, opts)}`);
 log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s in all; load average at the end ${loadavg().map((l) => l.toFixed(2)).join(', ')})`);
