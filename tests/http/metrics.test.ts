@@ -3,6 +3,7 @@ import type { RunningService } from '../../src/service.js';
 import { LiveTestClient, liveUrl } from '../support/live-client.js';
 import { parseExposition, valueOf, type Sample } from '../support/prometheus-text.js';
 import { deletePrefix, post, startTestService, statement, uniquePrefix } from '../support/test-service.js';
+import { waitUntil } from '../support/wait-until.js';
 
 const prefix = uniquePrefix('metrics');
 const token = 'metrics-token-0123456789';
@@ -99,7 +100,9 @@ describe('GET /metrics', () => {
   });
 
   it('exports the event loop lag histogram, the fan-in counters and the process defaults', async () => {
-    const samples = await scrape();
+    // The loop's delay is sampled every 100 ms: wait for a first sample rather than assume one was taken.
+    let samples = await scrape();
+    await waitUntil(async () => valueOf((samples = await scrape()), 'stoppress_event_loop_lag_seconds_count') > 0);
     const names = new Set(samples.map((s) => s.name));
     for (const name of ['stoppress_event_loop_lag_seconds_bucket', 'stoppress_event_loop_lag_seconds_count', 'stoppress_gap_fills_total', 'stoppress_pubsub_resubscribes_total', 'stoppress_pubsub_down_seconds', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes']) {
       expect(names).toContain(name);
