@@ -14,40 +14,28 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const SUBSCRIBER = fileURLToPath(new URL('./floor-subscriber.mjs', import.meta.url));
 const PUBLISHER = fileURLToPath(new URL('./floor-publisher.mjs', import.meta.url));
 
-/** A subscriber process SSUBSCRIBEd to `channel`: resolves once subscribed; `count()` asks how many messages it got. */
-function startSubscriber(port, channel) {
-  const child = fork(SUBSCRIBER, [String(port), channel], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** A helper process (a floor subscriber or publisher): ready once it says so, then one answer per message sent. */
+async function startHelper(script, args, name) {
+  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiting = [];
-  const ready = new Promise((resolve, reject) => {
+  await new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`floor subscriber exited with ${code}`)));
-    child.on('message', (message) => {
-      if (message.ready) resolve();
-      else if ('delivered' in message) waiting.shift()?.(message.delivered);
-    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+    child.on('message', (message) => (message.ready ? resolve() : waiting.shift()?.(message)));
   });
-  return ready.then(() => ({
-    count: () => new Promise((resolve) => (waiting.push(resolve), child.send('count'))),
-    close: () => child.kill(),
-  }));
+  return { ask: (message) => new Promise((resolve) => (waiting.push(resolve), child.send(message))), close: () => child.kill() };
+}
+
+/** A subscriber process SSUBSCRIBEd to `channel`: resolves once subscribed; `count()` asks how many messages it got. */
+async function startSubscriber(port, channel) {
+  const helper = await startHelper(SUBSCRIBER, [String(port), channel], 'floor subscriber');
+  return { count: async () => (await helper.ask('count')).delivered, close: helper.close };
 }
 
 /** A publisher process connected to `port`: `publish(job)` resolves once it sent its share of the job's schedule. */
-function startPublisher(port) {
-  const child = fork(PUBLISHER, [String(port)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const waiting = [];
-  const ready = new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`floor publisher exited with ${code}`)));
-    child.on('message', (message) => {
-      if (message.ready) resolve();
-      else if (message.done) waiting.shift()?.();
-    });
-  });
-  return ready.then(() => ({
-    publish: (job) => new Promise((resolve) => (waiting.push(resolve), child.send(job))),
-    close: () => child.kill(),
-  }));
+async function startPublisher(port) {
+  const helper = await startHelper(PUBLISHER, [String(port)], 'floor publisher');
+  return { publish: (job) => helper.ask(job), close: helper.close };
 }
 
 async function connect(port) {
