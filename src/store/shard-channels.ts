@@ -29,8 +29,8 @@ interface Shard {
   /** SSUBSCRIBE/SUNSUBSCRIBE commands in flight: the periodic check waits for a quiet moment. */
   inFlight: number;
   /**
-   * SSUBSCRIBE/SUNSUBSCRIBE calls made so far: the periodic check trusts a count read from Redis only if none
-   * was made while it read (channels subscribed meanwhile are in `channels` but not in the count).
+   * Subscribes and unsubscribes made so far: the periodic check trusts a count read from Redis only if none was
+   * made while it read (channels subscribed meanwhile are in `channels` but not in the count).
    */
   sent: number;
   /**
@@ -120,9 +120,9 @@ export class ShardChannels {
     const shard = this.#shards.get(node);
     if (!shard) return;
     shard.channels.delete(channel);
+    shard.sent += 1;
     if (shard.redis.status !== 'ready') return;
     shard.inFlight += 1;
-    shard.sent += 1;
     shard.redis
       .sunsubscribe(channel)
       .catch(() => undefined)
