@@ -7,13 +7,6 @@ import { ByteLru } from './byte-lru.js';
 const gzipAsync = promisify(gzip);
 const brotliAsync = promisify(brotliCompress);
 
-/** A stamp read not yet sent, and how to answer the requests that joined it. */
-interface PendingStamp {
-  read: Promise<StoryStamp>;
-  resolve: (stamp: StoryStamp) => void;
-  reject: (error: unknown) => void;
-}
-
 /** A content coding the cache stores beside the identity bytes. */
 export type Coding = 'identity' | 'gzip' | 'br';
 
@@ -188,7 +181,7 @@ export class StoryCache {
   readonly #lru: ByteLru<string, CachedStory>;
   readonly #inFlight = new Map<string, Promise<CachedStory | null>>();
   /** Per story, the stamp read not yet sent, which requests arriving meanwhile join. */
-  readonly #pendingStamps = new Map<string, PendingStamp>();
+  readonly #pendingStamps = new Map<string, Promise<StoryStamp>>();
   /** Snapshot reads so far, whole or after a previous one (for tests and metrics): one per change per node when all goes well. */
   snapshotReads = 0;
 
@@ -221,19 +214,15 @@ export class StoryCache {
    */
   stamp(story: string): Promise<StoryStamp> {
     const pending = this.#pendingStamps.get(story);
-    if (pending) return pending.read;
-    let settle!: Pick<PendingStamp, 'resolve' | 'reject'>;
-    const read = new Promise<StoryStamp>((resolve, reject) => (settle = { resolve, reject }));
-    this.#pendingStamps.set(story, { read, ...settle });
-    setImmediate(() => this.#sendStamp(story));
+    if (pending) return pending;
+    const read = new Promise<StoryStamp>((resolve, reject) => {
+      setImmediate(() => {
+        this.#pendingStamps.delete(story);
+        this.#source.readStamp(story).then(resolve, reject);
+      });
+    });
+    this.#pendingStamps.set(story, read);
     return read;
-  }
-
-  #sendStamp(story: string): void {
-    const pending = this.#pendingStamps.get(story);
-    if (!pending) return;
-    this.#pendingStamps.delete(story);
-    this.#source.readStamp(story).then(pending.resolve, pending.reject);
   }
 
   /** The story at `stamp` or newer; null when it does not exist. Throws what the store throws (redis_unavailable). */
