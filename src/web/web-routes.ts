@@ -123,7 +123,6 @@ function pageNotFound(): never {
   throw new StoppressError('not_found', 'There is no live coverage at this address.');
 }
 
-/** Headers of every HTML page besides its type and caching. */
 /**
  * How the live blog page `/stories/:story` (or its older page `before`) is served from the read cache. Shared by
  * the route and the hot path (src/http/hot-reads.ts), so both answer the same bytes.
@@ -151,6 +150,7 @@ export function pageServing(
   };
 }
 
+/** Headers of every HTML page besides its type and caching. */
 const pageHeaders: Readonly<Record<string, string>> = {
   'content-security-policy': contentSecurityPolicy,
   'x-content-type-options': 'nosniff',
