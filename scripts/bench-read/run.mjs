@@ -30,6 +30,7 @@ import { Redis } from 'ioredis';
 import { sampleProcess } from '../bench-ingest/proc-stats.mjs';
 import { deleteKeysWithPrefix } from '../bench-ingest/redis-checks.mjs';
 import { freePort, startServer, stopServer, waitUntilReady } from '../bench-ingest/server-process.mjs';
+import { median } from '../bench-scale/phase.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { values: args } = parseArgs({
@@ -46,11 +47,6 @@ const { values: args } = parseArgs({
 const seconds = Number(args.seconds);
 const connections = Number(args.connections);
 const rounds = Number(args.rounds);
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const run = Date.now().toString(36);
 const prefix = `bench-read-${run}:`;
