@@ -35,6 +35,8 @@ export interface ConnectionContext extends SubscriptionContext {
 }
 
 const textFrame = { binary: false } as const;
+/** A WebSocket ping with no payload, as the server sends it (FIN + opcode 0x9, unmasked, length 0). */
+const pingFrame = Buffer.from([0x89, 0x00]);
 const noop = (): void => undefined;
 /** WebSocket.OPEN, as a constant: `ws.OPEN` is a prototype getter. */
 const openState = 1;
@@ -87,6 +89,8 @@ export class LiveConnection implements SubscriptionSink, Corkable {
   #expiryTimer: NodeJS.Timeout | undefined;
   /** Pings sent since the last pong; the heartbeat terminates the socket at 2. */
   unansweredPings = 0;
+  /** The heartbeat asked for a ping that no write has carried yet (it goes with the next live write, or alone a tick later). */
+  #pingDue = false;
 
   /** @param socket the TCP socket under `ws` (see rawSocketOf), written to directly on the live path. */
   constructor(ws: WebSocket, socket: Socket, context: ConnectionContext) {
@@ -127,7 +131,22 @@ export class LiveConnection implements SubscriptionSink, Corkable {
       scope.corked.push(this);
     }
     // One write of bytes framed once for all sockets (see frame.ts); ws.send would frame per socket.
-    socket.write(frames);
+    if (!this.#pingDue) {
+      socket.write(frames);
+      return;
+    }
+    // A due ping rides on this write (corked: one system call for both) instead of costing one of its own.
+    this.#pingDue = false;
+    this.unansweredPings += 1;
+    if (this.#corked) {
+      socket.write(frames);
+      socket.write(pingFrame);
+    } else {
+      socket.cork();
+      socket.write(frames);
+      socket.write(pingFrame);
+      socket.uncork();
+    }
   }
 
   sendControl(json: string): void {
@@ -193,14 +212,22 @@ export class LiveConnection implements SubscriptionSink, Corkable {
     this.close(closeCodes.tryAgainLater, 'slow consumer: reconnect and resume with since');
   }
 
-  /** Sends a ping, or terminates a peer that left two pings unanswered. */
+  /** Terminates a peer that left two pings unanswered, or makes a ping due: the next live write carries it. */
   heartbeat(): void {
     if (this.unansweredPings >= 2) {
       this.#ws.terminate();
       return;
     }
+    this.#pingDue = true;
+  }
+
+  /** Sends the due ping on its own when no live write carried it since heartbeat(). */
+  flushHeartbeat(): void {
+    if (!this.#pingDue) return;
+    this.#pingDue = false;
+    if (!this.open) return;
     this.unansweredPings += 1;
-    this.#ws.ping();
+    this.#socket.write(pingFrame);
   }
 
   /**
