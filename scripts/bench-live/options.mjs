@@ -15,6 +15,8 @@ Options:
   --seconds <n>     length of the measured publish phase              (default 20)
   --warmup <n>      publish seconds before measuring                   (default 3)
   --only <list>     comma-separated subset of: ${TARGET_NAMES.join(',')} (default all)
+  --rounds <n>      floor/Stoppress pairs, alternating which goes first   (default 3);
+                    Socket.IO, a reference only, runs once
   --redis <url>     Redis for Socket.IO and Stoppress                  (default redis://127.0.0.1:6379)
   -h, --help        show this help
 `;
@@ -36,6 +38,7 @@ export function readOptions(argv = process.argv.slice(2)) {
       seconds: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '3' },
       only: { type: 'string', default: TARGET_NAMES.join(',') },
+      rounds: { type: 'string', default: '3' },
       redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -55,6 +58,7 @@ export function readOptions(argv = process.argv.slice(2)) {
     seconds: positiveInt('seconds', values.seconds),
     warmup: positiveInt('warmup', values.warmup),
     only: TARGET_NAMES.filter((n) => only.includes(n)), // keep the canonical order
+    rounds: positiveInt('rounds', values.rounds),
     redisUrl: values.redis,
   };
   // One process holds every client socket: stay under the open-file limit with room to spare.

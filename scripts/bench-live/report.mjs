@@ -1,5 +1,6 @@
 // Turns the per-target measurements into the markdown table and the ratio lines.
 import { LABELS } from './targets.mjs';
+import { median } from './stats.mjs';
 
 // Figures cross the IPC channel as JSON, which turns NaN into null: treat null as "not measured".
 const num = (v) => (typeof v === 'number' ? v : NaN);
@@ -38,20 +39,41 @@ const RATIOS = [
   ['one publish to all', 'allMs', 1.2],
 ];
 
-function ratioLines(subject, reference, withTargets) {
+/**
+ * One row standing for several runs of a target: each figure is the median over the runs, delivery is exactly
+ * once only if every run was; a failed run makes the row failed.
+ */
+export function medianRow(runs) {
+  const failed = runs.find((r) => r.error);
+  if (failed) return failed;
+  const row = { ...runs[0], exactlyOnce: runs.every((r) => r.exactlyOnce) };
+  for (const [key, value] of Object.entries(runs[0])) {
+    if (typeof value === 'number') row[key] = median(runs.map((r) => num(r[key])));
+  }
+  return row;
+}
+
+/**
+ * `subjects[i] ÷ references[i]` for each pair of runs, then the median of those ratios for each metric (a pair ran
+ * under the same conditions); with one run on either side, the ratio of the medians.
+ */
+function ratioLines(subjects, references, withTargets) {
+  const paired = Math.min(subjects.length, references.length);
   return RATIOS.map(([label, key, max]) => {
-    const ratio = num(subject[key]) / num(reference[key]);
+    const each = paired > 1 ? subjects.slice(0, paired).map((s, i) => num(s[key]) / num(references[i][key])) : [num(medianRow(subjects)[key]) / num(medianRow(references)[key])];
+    const ratio = median(each);
     const verdict = !withTargets || !Number.isFinite(ratio) ? '' : ratio <= max ? `  (target ≤ ${max}: ok)` : `  (target ≤ ${max}: MISSED)`;
-    return `- ${label}: ${fmt(ratio, 2)}${verdict}`;
+    const spread = each.length > 1 ? ` (each pair: ${each.map((v) => fmt(v, 2)).join(', ')})` : '';
+    return `- ${label}: ${fmt(ratio, 2)}${verdict}${spread}`;
   }).join('\n');
 }
 
-/** Ratio sections: Stoppress ÷ floor (with targets), Stoppress ÷ Socket.IO, and Socket.IO ÷ floor for context. */
-export function ratios(rows) {
-  const by = Object.fromEntries(rows.filter((r) => !r.error).map((r) => [r.name, r]));
+/** Ratio sections: Stoppress ÷ floor (with targets), Stoppress ÷ Socket.IO, and Socket.IO ÷ floor for context. `runs`: target → its runs. */
+export function ratios(runs) {
+  const by = Object.fromEntries(Object.entries(runs).filter(([, list]) => list.length > 0 && !list.some((r) => r.error)));
   const out = [];
-  const caveat = (r) => (r.exactlyOnce ? '' : ` (${LABELS[r.name]} did not deliver everything exactly once: read with care)`);
-  if (by.stoppress && by.floor) out.push(`Stoppress ÷ floor${caveat(by.stoppress)}:\n${ratioLines(by.stoppress, by.floor, true)}`);
+  const caveat = (name) => (by[name].every((r) => r.exactlyOnce) ? '' : ` (${LABELS[name]} did not deliver everything exactly once in every run: read with care)`);
+  if (by.stoppress && by.floor) out.push(`Stoppress ÷ floor${caveat('stoppress')}:\n${ratioLines(by.stoppress, by.floor, true)}`);
   if (by.stoppress && by.socketio) out.push(`Stoppress ÷ Socket.IO:\n${ratioLines(by.stoppress, by.socketio, false)}`);
   if (by.socketio && by.floor) out.push(`Socket.IO ÷ floor (context):\n${ratioLines(by.socketio, by.floor, false)}`);
   return out.join('\n\n');

@@ -9,6 +9,10 @@
 //      the last measured delivery) sample the server's CPU time (utime + stime from /proc) and RSS:
 //      server CPU µs per delivered message = CPU time in the window ÷ deliveries in the window;
 //   4. collect the load's result, stop the server.
+// The floor and Stoppress run `--rounds` times (default 3) in pairs, alternating which goes first, because
+// this shared 2-core machine moves either one's CPU per message by about ±10 % from one minute to the next:
+// the table shows each target's medians and each Stoppress ÷ floor ratio is the median of the pairs' ratios
+// (a pair ran under the same conditions). Socket.IO, a reference without targets, runs once.
 // Then drop the run's Redis keys and print one markdown table and the ratios of Stoppress to the
 // floor and to Socket.IO.
 //
@@ -20,7 +24,7 @@ import { serverSpec, LABELS } from './targets.mjs';
 import { freePort, startServer, waitReady, stopServer, runLoad } from './child.mjs';
 import { sample, rssBytes, CLK_TCK } from './proc-stats.mjs';
 import { deleteKeys, redisPid } from './redis-admin.mjs';
-import { table, ratios } from './report.mjs';
+import { table, ratios, medianRow } from './report.mjs';
 
 const BASELINE_SETTLE_MS = 1_000; // after ready, before the "no connections" RSS sample
 const IDLE_SETTLE_MS = 2_000; // after the last subscribe, before the "N idle connections" RSS sample
@@ -106,9 +110,21 @@ console.log(
     `${opts.warmup} s warm-up + ${opts.seconds} s measured; targets: ${opts.only.join(', ')} (CLK_TCK ${CLK_TCK})`,
 );
 
-const rows = [];
+/** The order of the runs: round r runs the floor and Stoppress (Stoppress first in every other round), Socket.IO after round 1. */
+function schedule({ only, rounds }) {
+  const paired = only.filter((n) => n !== 'socketio');
+  const order = [];
+  for (let round = 0; round < rounds; round++) {
+    order.push(...(round % 2 ? [...paired].reverse() : paired));
+    if (round === 0 && only.includes('socketio')) order.push('socketio');
+  }
+  return order;
+}
+
+/** Rows of every run, by target, in run order. */
+const runs = Object.fromEntries(opts.only.map((n) => [n, []]));
 try {
-  for (const name of opts.only) rows.push(await benchTarget(name, opts, ctx));
+  for (const name of schedule(opts)) runs[name].push(await benchTarget(name, opts, ctx));
 } finally {
   if (opts.only.some((n) => n !== 'floor')) {
     const n = await deleteKeys(opts.redisUrl, ctx.keyPrefix).catch((err) => (console.log(`Redis cleanup failed: ${err.message}`), 0));
@@ -116,7 +132,9 @@ try {
   }
 }
 
+const rows = opts.only.map((name) => medianRow(runs[name]));
 console.log(`\n${table(rows)}\n`);
-const r = ratios(rows);
+if (opts.rounds > 1) console.log(`(floor and Stoppress: medians of ${opts.rounds} runs each; exactly once in every run)\n`);
+const r = ratios(runs);
 if (r) console.log(`${r}\n`);
 process.exitCode = rows.some((row) => row.error) ? 1 : 0;

@@ -11,8 +11,16 @@ export const LABELS = {
   stoppress: 'Stoppress',
 };
 
+/** Node flags for every server, from SERVER_NODE_ARGS (e.g. "--cpu-prof"), for diagnosing one; none by default. */
+const serverNodeArgs = process.env.SERVER_NODE_ARGS ? process.env.SERVER_NODE_ARGS.split(' ') : [];
+
 /** Process spec { command, args, env } for target `name`. `keyPrefix` namespaces its Redis keys. */
 export function serverSpec(name, { port, redisUrl, keyPrefix }) {
+  const spec = baseSpec(name, { port, redisUrl, keyPrefix });
+  return { ...spec, args: [...serverNodeArgs, ...spec.args] };
+}
+
+function baseSpec(name, { port, redisUrl, keyPrefix }) {
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1' };
   switch (name) {
     case 'floor':
