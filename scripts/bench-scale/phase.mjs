@@ -75,5 +75,6 @@ export function medianOfRounds(rounds) {
   const out = { ...byRedis[(byRedis.length - 1) >> 1], rounds: rounds.length };
   for (const key of ['redisUs', 'redisNetUs', 'idleRedisUsPerSec', 'commands', 'commandsNet', 'nodeUs']) out[key] = median(rounds.map((r) => r[key]));
   out.redisNetUsPerRound = rounds.map((r) => r.redisNetUs);
+  out.redisUsPerRound = rounds.map((r) => r.redisUs);
   return out;
 }
