@@ -83,6 +83,44 @@ describe('the fan-in', () => {
     client.close();
   });
 
+  it('reports not ready, naming the story, while its gap fills keep failing, then delivers the gap once one succeeds', async () => {
+    // A node whose Redis user may not XRANGE: its gap fills fail for real until the ACL allows them again.
+    const user = 'fan-in-no-xrange';
+    await admin.call('ACL', 'SETUSER', user, 'on', '>fill-pass', '~*', '&*', '+@all', '-xrange');
+    const url = new URL(redisUrl);
+    url.username = user;
+    url.password = 'fill-pass';
+    const node = await startTestService(prefix, { REDIS_URL: url.toString() });
+    try {
+      const story = 'unfillable';
+      const client = await LiveTestClient.connect(liveUrl(node.url));
+      await client.subscribe(story);
+      const first = (await post(node.url, story, statement('announced'))).body.id as string;
+      await client.waitFor(() => client.updateIds(story).length === 1);
+      const keys = storyKeys(prefix, story);
+      const silent = (await admin.xadd(keys.updates, '*', 'k', 'statement', 'd', JSON.stringify(statement('silent'))))!;
+      await admin.hset(keys.meta, 'lastId', silent);
+      const third = (await post(node.url, story, statement('announced after the gap'))).body.id as string;
+
+      let answer: Response | undefined;
+      await waitUntil(async () => (answer = await fetch(`${node.url}/readyz`)).status === 503);
+      const body = (await answer!.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe('not_delivering');
+      expect(body.error.message).toContain(`"${story}"`);
+      // Nothing past the gap went out meanwhile.
+      expect(client.updateIds(story)).toEqual([first]);
+
+      await admin.call('ACL', 'SETUSER', user, '+xrange');
+      await client.waitFor(() => client.updateIds(story).length === 3);
+      expect(client.updateIds(story)).toEqual([first, silent, third]);
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+      client.close();
+    } finally {
+      await node.stop();
+      await admin.call('ACL', 'DELUSER', user);
+    }
+  });
+
   it('delivers every entry once, in order, while its pub/sub connections are killed mid-burst', async () => {
     const story = 'killed';
     const clients = await Promise.all([0, 1, 2].map(() => LiveTestClient.connect(liveUrl(service.url))));
