@@ -83,6 +83,24 @@ describe('the fan-in', () => {
     client.close();
   });
 
+  it('follows a story channel on Redis only while the node has a subscriber to the story', async () => {
+    const story = 'followed';
+    const channel = storyKeys(prefix, story).channel;
+    const subscribers = async (): Promise<number> => ((await admin.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number])[1];
+    expect(await subscribers()).toBe(0);
+    const a = await LiveTestClient.connect(liveUrl(service.url));
+    const b = await LiveTestClient.connect(liveUrl(service.url));
+    await a.subscribe(story);
+    await b.subscribe(story);
+    expect(await subscribers()).toBe(1); // one channel subscription per node, however many sockets follow
+    a.send({ type: 'unsubscribe', story });
+    await a.waitFor(() => a.frames.some((f) => f.type === 'unsubscribed' && f.story === story));
+    expect(await subscribers()).toBe(1);
+    b.close();
+    await waitUntil(async () => (await subscribers()) === 0);
+    a.close();
+  });
+
   it('reports not ready, naming the story, while its gap fills keep failing, then delivers the gap once one succeeds', async () => {
     // A node whose Redis user may not XRANGE: its gap fills fail for real until the ACL allows them again.
     const user = 'fan-in-no-xrange';
