@@ -64,3 +64,6 @@ function isStoryChangeBytes(data: Buffer): boolean {
 export function textFrameParts(payload: Buffer): Buffer[] {
   return Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x1, mask: false, readOnly: false });
 }
+
+/** A complete, unmasked WebSocket ping with no payload: the same bytes for every socket, so built once. */
+export const pingFrame: Buffer = Buffer.concat(Sender.frame(Buffer.alloc(0), { fin: true, rsv1: false, opcode: 0x9, mask: false, readOnly: false }));

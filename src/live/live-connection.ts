@@ -9,6 +9,7 @@ import { isPrivateAt } from '../access/story-access.js';
 import { patternsCover } from '../access/story-patterns.js';
 import type { SubscriberToken, TokenVerifier } from '../access/subscriber-token.js';
 import type { Corkable } from './hub.js';
+import { pingFrame } from './frame.js';
 import { backlogMustWait, socketDrained } from './socket-drained.js';
 import { StorySubscription, type SubscriptionContext, type SubscriptionSink } from './subscription.js';
 
@@ -35,8 +36,6 @@ export interface ConnectionContext extends SubscriptionContext {
 }
 
 const textFrame = { binary: false } as const;
-/** A WebSocket ping with no payload, as the server sends it (FIN + opcode 0x9, unmasked, length 0). */
-const pingFrame = Buffer.from([0x89, 0x00]);
 const noop = (): void => undefined;
 /** WebSocket.OPEN, as a constant: `ws.OPEN` is a prototype getter. */
 const openState = 1;
@@ -135,18 +134,14 @@ export class LiveConnection implements SubscriptionSink, Corkable {
       socket.write(frames);
       return;
     }
-    // A due ping rides on this write (corked: one system call for both) instead of costing one of its own.
+    // A due ping rides on this write (corked: one system call for both) instead of costing one of its own. Corks
+    // nest: inside the hub's multi-story round this uncork leaves the socket corked until the round's own.
     this.#pingDue = false;
     this.unansweredPings += 1;
-    if (this.#corked) {
-      socket.write(frames);
-      socket.write(pingFrame);
-    } else {
-      socket.cork();
-      socket.write(frames);
-      socket.write(pingFrame);
-      socket.uncork();
-    }
+    socket.cork();
+    socket.write(frames);
+    socket.write(pingFrame);
+    socket.uncork();
   }
 
   sendControl(json: string): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { updateFrameBytes, updateFrameJson } from '../../src/live/frame.js';
+import { pingFrame, updateFrameBytes, updateFrameJson } from '../../src/live/frame.js';
 import { ServerFrame } from '../../src/protocol/live-messages.js';
 
 const story = 'frame-unit';
@@ -23,5 +23,11 @@ describe('entry frames', () => {
       story,
       change: { id, story, publishedAt: '2022-02-15T10:00:00.000Z', kind: 'story', meta: { title: 'T', status: 'ended', pinned: '1644919100000-0' }, flags: { update: '1644919100000-0', pinned: true } },
     });
+  });
+});
+
+describe('ping frame', () => {
+  it('is a final, unmasked ping with no payload (RFC 6455: 0x89 0x00)', () => {
+    expect([...pingFrame]).toEqual([0x89, 0x00]);
   });
 });
