@@ -74,10 +74,11 @@ function targets(rows, perSubscriber, spreadCost, opts) {
           const many = find(topology, maxNodes, k);
           return one && many ? many[key].map((v, i) => v - one[key][i]).filter(Number.isFinite) : [];
         });
-      const pooledNet = median(differences('redisNetUsPerRound'));
+      const netDifferences = differences('redisNetUsPerRound');
+      const pooledNet = median(netDifferences);
       const pooledGross = median(differences('redisUsPerRound'));
       out.push(
-        `- pooled over K: median of the ${differences('redisNetUsPerRound').length} per-round differences ${maxNodes} nodes − 1 node = ${fmt(pooledNet)} µs ≤ ` +
+        `- pooled over K: median of the ${netDifferences.length} per-round differences ${maxNodes} nodes − 1 node = ${fmt(pooledNet)} µs ≤ ` +
           `${maxNodes - 1} × ${fmt(perSub.net, 1)} = ${fmt((maxNodes - 1) * perSub.net)}: ${verdict(pooledNet <= (maxNodes - 1) * perSub.net)} ` +
           `(gross ${fmt(pooledGross)} ≤ ${fmt((maxNodes - 1) * perSub.gross)}: ${verdict(pooledGross <= (maxNodes - 1) * perSub.gross)})`,
       );
