@@ -13,6 +13,8 @@ options (environment fallback in brackets):
   --connections N      concurrent keep-alive connections [BENCH_CONNECTIONS] (default 32)
   --warmup N           uncounted warm-up POSTs before the measured run [BENCH_WARMUP] (default 2000)
   --targets LIST       comma-separated, run in this order: floor,stoppress [BENCH_TARGETS]
+  --rounds N           rounds of the targets, alternating which goes first [BENCH_ROUNDS] (default 3);
+                       the verdicts use the median of the rounds' ratios and Stoppress's medians
   --redis-url URL      Redis for both servers [REDIS_URL] (default redis://127.0.0.1:6379)
   --floor-port N       port for the floor server [FLOOR_PORT] (default: a free port)
   --stoppress-port N   port for Stoppress [STOPPRESS_PORT] (default: a free port)
@@ -29,11 +31,13 @@ options (environment fallback in brackets):
 The floor server uses plain ioredis; AUTO_PIPELINING=1 in the environment turns on ioredis
 auto-pipelining in it (Stoppress's own command connection uses auto-pipelining).
 
-Each target: flush its keys (unique prefix per run), start the server, wait until it answers,
+Each target, in each round: flush its keys (unique prefix per run), start the server, wait until it answers,
 run load.mjs (a separate process: warm-up, then the measured run), sample the server's RSS and
 CPU from /proc before/after the measured run, check via XINFO/XLEN that the stream holds every
 accepted update, stop the server (SIGTERM). Then print a markdown table and the verdicts:
-Stoppress/floor throughput ratio (target >= 0.6) and ">= 8,000 updates/s with p99 < 20 ms".
+Stoppress/floor throughput ratio (target >= 0.6; the median of the rounds' ratios, each round's
+pair having run under the same load of this shared machine) and ">= 8,000 updates/s with p99 <
+20 ms" (Stoppress's medians over the rounds).
 Exit status 1 if a target could not be run or its writes did not add up.`;
 
 const intOption = (name, raw, min) => {
@@ -52,6 +56,7 @@ export function parseOptions(argv) {
       connections: { type: 'string', default: env.BENCH_CONNECTIONS ?? '32' },
       warmup: { type: 'string', default: env.BENCH_WARMUP ?? '2000' },
       targets: { type: 'string', default: env.BENCH_TARGETS ?? 'floor,stoppress' },
+      rounds: { type: 'string', default: env.BENCH_ROUNDS ?? '3' },
       'redis-url': { type: 'string', default: env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
       'floor-port': { type: 'string', default: env.FLOOR_PORT ?? '0' },
       'stoppress-port': { type: 'string', default: env.STOPPRESS_PORT ?? '0' },
@@ -77,6 +82,7 @@ export function parseOptions(argv) {
     connections: intOption('connections', values.connections, 1),
     warmup: intOption('warmup', values.warmup, 0),
     targets,
+    rounds: intOption('rounds', values.rounds, 1),
     redisUrl: values['redis-url'],
     floorPort: intOption('floor-port', values['floor-port'], 0),
     stoppressPort: intOption('stoppress-port', values['stoppress-port'], 0),

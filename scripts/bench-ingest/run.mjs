@@ -1,7 +1,7 @@
 // Ingest benchmark orchestrator: `npm run bench:ingest` (= npm run build && node scripts/bench-ingest/run.mjs).
 //
-// For each target in turn, first the floor (floor-server.mjs: bare node:http + XADD) and then
-// Stoppress (node dist/main.js):
+// In each of --rounds rounds (default 3), each target in turn, the floor (floor-server.mjs: bare
+// node:http + XADD) and Stoppress (node dist/main.js), the order alternating from round to round:
 //   1. delete the target's Redis keys (each run uses its own key prefix, so this is a safety net);
 //   2. start the server as a child process on a free port and wait until it answers;
 //   3. run load.mjs as a separate process: a warm-up, then a fixed number of POSTs of distinct
@@ -11,7 +11,8 @@
 //   5. stop the server (SIGTERM), then check that the stream received exactly the accepted
 //      updates, warm-up included (XINFO STREAM entries-added, and XLEN), and delete the keys.
 // Then it prints the command line, versions, a markdown table, per-target details and the verdicts
-// (Stoppress/floor throughput ratio >= 0.6; Stoppress >= 8,000 updates/s with p99 < 20 ms).
+// (Stoppress/floor throughput ratio >= 0.6, the median of the rounds' ratios; Stoppress >= 8,000
+// updates/s with p99 < 20 ms, its medians over the rounds).
 // The load generator, the server and Redis share this machine's cores: the figures are relative
 // to this machine, which is why the floor is measured in the same run.
 //
@@ -43,14 +44,16 @@ if (options.help) {
   process.exit(0);
 }
 
-// One id per run: it names the Redis key prefixes and the idempotency keys (bench-<run>-<n>).
+// One id per run: with the round, it names the Redis key prefixes and the idempotency keys
+// (bench-<run>r<round>-<n>), so that rounds never share keys (--keep keeps them all).
 const run = Date.now().toString(36);
 
 /** How to start each target, where it writes, and how to tell it is ready. */
-function targetSpec(name) {
+function targetSpec(name, round) {
+  const id = `${run}r${round}`;
   const common = { HOST: '127.0.0.1', REDIS_URL: options.redisUrl };
   if (name === 'floor') {
-    const keyPrefix = `bench-floor-${run}:`;
+    const keyPrefix = `bench-floor-${id}:`;
     const streamKey = `${keyPrefix}{${options.story}}:updates`;
     return {
       entry: 'scripts/bench-ingest/floor-server.mjs',
@@ -60,7 +63,7 @@ function targetSpec(name) {
       env: { ...common, STREAM_KEY: streamKey },
     };
   }
-  const keyPrefix = `bench-${run}:`;
+  const keyPrefix = `bench-${id}:`;
   const streamKey = `${keyPrefix}story:{${options.story}}:updates`;
   return {
     entry: options.stoppressEntry,
@@ -84,9 +87,9 @@ function targetSpec(name) {
 const live = { server: null, load: null, keyPrefix: null };
 
 /** Benchmarks one target; resolves to its result (status 'ok', 'failed' or 'skipped'). */
-async function benchTarget(redis, name) {
-  const spec = targetSpec(name);
-  const result = { target: name, entry: spec.entry, status: 'ok' };
+async function benchTarget(redis, name, round) {
+  const spec = targetSpec(name, round);
+  const result = { target: name, round, entry: spec.entry, status: 'ok' };
   if (!existsSync(path.resolve(ROOT, spec.entry))) {
     return { ...result, status: 'skipped', reason: `${spec.entry} not found (npm run build?)` };
   }
@@ -115,7 +118,7 @@ async function benchTarget(redis, name) {
         connections: options.connections,
         warmup: options.warmup,
         key: options.key,
-        run,
+        run: `${run}r${round}`,
         timeout: options.timeout,
       },
       {
@@ -181,7 +184,7 @@ function header(redisVer) {
     '',
     `- command: node ${[script, ...process.argv.slice(2)].join(' ')}${npm}`,
     `- run ${run}: ${options.amount.toLocaleString('en-US')} measured POSTs per target after ${options.warmup.toLocaleString('en-US')} warm-up, ` +
-      `${options.connections} connections, targets ${options.targets.join(', ')}`,
+      `${options.connections} connections, targets ${options.targets.join(', ')}, ${options.rounds} round(s) alternating which goes first`,
     `- node ${process.version}, redis ${redisVer} (${options.redisUrl}), autocannon ${autocannonPkg.version}`,
     `- machine: ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${os.type()} ${os.release()}; ` +
       'load generator, server and Redis share these cores',
@@ -209,19 +212,26 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 const redisVer = await redisVersion(redis);
-const results = [];
-for (const target of options.targets) results.push(await benchTarget(redis, target));
+// Rounds alternate which target goes first, so that neither always runs on the warmer (or busier) machine.
+const rounds = [];
+for (let round = 0; round < options.rounds; round++) {
+  const order = round % 2 === 0 ? options.targets : [...options.targets].reverse();
+  const results = [];
+  for (const target of order) results.push(await benchTarget(redis, target, round + 1));
+  rounds.push(results);
+}
 await redis.quit();
+const results = rounds.flat();
 
 console.log(header(redisVer));
 console.log(table(results));
 console.log('');
 for (const r of results) console.log(details(r).join('\n'));
 console.log('');
-console.log(verdicts(results).join('\n'));
+console.log(verdicts(rounds).join('\n'));
 
 if (options.json) {
-  writeFileSync(options.json, `${JSON.stringify({ run, options, node: process.version, redis: redisVer, results }, null, 2)}\n`);
+  writeFileSync(options.json, `${JSON.stringify({ run, options, node: process.version, redis: redisVer, rounds }, null, 2)}\n`);
   log(`figures written to ${options.json}`);
 }
 
