@@ -22,6 +22,7 @@ import { embargoDueKey, storyIndexKey, storyKeys } from './keys.js';
 import { loadScripts, type ScriptName, type ScriptRunner } from './script-loader.js';
 import type { RedisClient } from './redis-client.js';
 import { guardRedis } from './redis-connection.js';
+import { StoryIndexWriter } from './story-index-writer.js';
 
 export interface StoryStoreOptions {
   /** Prefix of every key, so that several deployments (or test files) share one Redis. @default "sp:" */
@@ -114,15 +115,14 @@ export class StoryStore {
   readonly #redis: RedisClient;
   readonly #options: StoryStoreOptions;
   readonly #scripts: Record<ScriptName, ScriptRunner>;
-  /** Stories whose index entry could not be written after an append: story → the update time (ms) to record. */
-  readonly #indexRepairs = new Map<string, number>();
-  #repairTimer: NodeJS.Timeout | undefined;
+  readonly #index: StoryIndexWriter;
   readonly #appendListeners: ((story: string, id: string) => void)[] = [];
 
   constructor(redis: RedisClient, options: StoryStoreOptions) {
     this.#redis = redis;
     this.#options = options;
     this.#scripts = loadScripts(redis);
+    this.#index = new StoryIndexWriter(redis, storyIndexKey(options.keyPrefix), options.log);
   }
 
   /** The Redis key of a story's stream. */
@@ -180,7 +180,7 @@ export class StoryStore {
       ]);
     }
     // A repeat also records the index: the first attempt may have stored the update and failed just after.
-    await this.#recordInIndex(story, msOf(id!));
+    await this.#index.record(story, msOf(id!));
     if (code === 0) return { created: false, id: id!, json: updateJson(story, id!, reply[2]!) };
     for (const listener of this.#appendListeners) listener(story, id!);
     return { created: true, id: id!, json: updateJson(story, id!, json) };
@@ -195,43 +195,9 @@ export class StoryStore {
     this.#appendListeners.push(listener);
   }
 
-  /** Puts a story at `ms` in the index (ZADD GT: never moves it back); on failure, retries in the background. */
-  async #recordInIndex(story: string, ms: number): Promise<void> {
-    try {
-      await guardRedis(() => this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', ms, story));
-    } catch (error) {
-      this.#options.log?.warn({ story, err: error instanceof Error ? error.message : String(error) }, 'story index not updated; repairing it in the background');
-      this.#indexRepairs.set(story, Math.max(ms, this.#indexRepairs.get(story) ?? 0));
-      this.#scheduleIndexRepair(1_000);
-    }
-  }
-
-  #scheduleIndexRepair(delayMs: number): void {
-    if (this.#repairTimer) return;
-    this.#repairTimer = setTimeout(() => {
-      this.#repairTimer = undefined;
-      void this.#repairIndex(delayMs);
-    }, delayMs);
-    this.#repairTimer.unref();
-  }
-
-  async #repairIndex(delayMs: number): Promise<void> {
-    for (const [story, ms] of [...this.#indexRepairs]) {
-      try {
-        await guardRedis(() => this.#redis.zadd(storyIndexKey(this.#options.keyPrefix), 'GT', ms, story));
-        if (this.#indexRepairs.get(story) === ms) this.#indexRepairs.delete(story);
-        this.#options.log?.info({ story }, 'story index repaired');
-      } catch {
-        this.#scheduleIndexRepair(Math.min(delayMs * 2, 30_000));
-        return;
-      }
-    }
-  }
-
   /** Stops background index repairs (on shutdown). */
   close(): void {
-    clearTimeout(this.#repairTimer);
-    this.#repairTimer = undefined;
+    this.#index.close();
   }
 
   /** Raw entries after `after` (exclusive; from the start when undefined), oldest first, at most `limit`. */
@@ -392,7 +358,7 @@ export class StoryStore {
     if (meta.embargoUntil === null) absent.push('embargoUntil', 'embargoMs');
     await this.#writeMeta(story, 'replace', '', auditRecordOpening(publisher, 'replace'), present, absent);
     const [visibility, embargoUntil] = await guardRedis(() => this.#redis.hmget(keys.meta, 'visibility', 'embargoUntil'));
-    await this.#recordInIndex(story, Date.now());
+    await this.#index.record(story, Date.now());
     return { visibility: visibility === 'private' ? 'private' : 'public', embargoUntil: embargoUntil ?? null };
   }
 
@@ -415,7 +381,7 @@ export class StoryStore {
   async releaseEmbargo(story: string, nowMs: number): Promise<'released' | 'none' | 'not_due'> {
     const keys = storyKeys(this.#options.keyPrefix, story);
     const code = Number(await guardRedis(() => this.#scripts.releaseEmbargo([keys.meta, keys.updates, keys.channel], [nowMs, this.#options.streamMaxLen])));
-    if (code === 1) await this.#recordInIndex(story, nowMs);
+    if (code === 1) await this.#index.record(story, nowMs);
     return code === 1 ? 'released' : code === 0 ? 'none' : 'not_due';
   }
 
@@ -454,7 +420,7 @@ export class StoryStore {
       for (let i = 0; i < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
       return { created: false, existing: pickMeta(hash) };
     }
-    await this.#recordInIndex(story, Date.now());
+    await this.#index.record(story, Date.now());
     return { created: true, version: Number(reply[1]) };
   }
 
@@ -490,7 +456,7 @@ export class StoryStore {
         if (options.ifVersion !== undefined || attempt >= 4) throw staleMeta(story, (await this.readMeta(story)).meta);
         continue;
       }
-      await this.#recordInIndex(story, Date.now());
+      await this.#index.record(story, Date.now());
       return { meta: merged as StoryMeta, version: Number(reply[1]) };
     }
   }
