@@ -81,28 +81,27 @@ export async function connectRedis(redis: RedisClient): Promise<void> {
  * pipeline a command waited 1.5 s + 1.5 s. A call that loses the race may still reach Redis and run (an append
  * may land): the message tells the client to retry with the same Idempotency-Key, which stores it once.
  */
-export async function guardRedis<T>(call: () => Promise<T>, timeoutMs: number = commandTimeoutMs): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisDeadlineError(timeoutMs)), timeoutMs);
+export function guardRedis<T>(call: () => Promise<T>, timeoutMs: number = commandTimeoutMs): Promise<T> {
+  // One promise and one timer per call, settled by whichever comes first (this runs for every command of every
+  // request: no Promise.race, no async frame). A call that settles after the deadline answered changes nothing,
+  // and its failure is handled here, so it never goes unhandled.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(redisUnavailable()), timeoutMs);
+    const fail = (error: unknown): void => {
+      clearTimeout(timer);
+      reject(error instanceof StoppressError || error instanceof ReplyError ? error : redisUnavailable());
+    };
+    try {
+      call().then((value) => {
+        clearTimeout(timer);
+        resolve(value);
+      }, fail);
+    } catch (error) {
+      fail(error);
+    }
   });
-  try {
-    const running = call();
-    // The call may fail after the deadline has answered; that failure is expected and must not go unhandled.
-    running.catch(() => undefined);
-    return await Promise.race([running, deadline]);
-  } catch (error) {
-    if (error instanceof StoppressError || error instanceof ReplyError) throw error;
-    throw new StoppressError('redis_unavailable', 'Redis is unreachable or did not answer in time: retry with the same Idempotency-Key, which stores the update at most once');
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
-/** A Redis call outlived guardRedis's deadline. */
-class RedisDeadlineError extends Error {
-  override name = 'RedisDeadlineError';
-  constructor(timeoutMs: number) {
-    super(`Redis did not answer within ${timeoutMs} ms`);
-  }
+function redisUnavailable(): StoppressError {
+  return new StoppressError('redis_unavailable', 'Redis is unreachable or did not answer in time: retry with the same Idempotency-Key, which stores the update at most once');
 }
