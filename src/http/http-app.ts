@@ -124,17 +124,19 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   app.setNotFoundHandler(notFoundHandler(routes));
   // @fastify/cors answers a preflight without Origin or Access-Control-Request-Method with plain text; refuse it
   // here first, in the error shape.
-  app.addHook('onRequest', async (request) => {
+  // The hooks every request runs are callback-style: an async hook costs each request a promise and a turn.
+  app.addHook('onRequest', (request, _reply, done) => {
     const failure = takeHandedOverFailure(request.raw);
-    if (failure !== undefined) throw failure;
-    if (options.isShuttingDown()) throw new StoppressError('shutting_down', 'this node is shutting down: retry (on another node)');
+    if (failure !== undefined) return done(failure as Error);
+    if (options.isShuttingDown()) return done(new StoppressError('shutting_down', 'this node is shutting down: retry (on another node)'));
     if (request.method === 'OPTIONS' && (!request.headers.origin || !request.headers['access-control-request-method'])) {
-      throw new StoppressError('bad_request', 'a CORS preflight (OPTIONS) needs the Origin and Access-Control-Request-Method headers');
+      return done(new StoppressError('bad_request', 'a CORS preflight (OPTIONS) needs the Origin and Access-Control-Request-Method headers'));
     }
+    done();
   });
   // One log line per request, with its id and, for an error, its code; headers (and so the publisher key) are
   // never logged. Health probes run every few seconds: their lines go to debug.
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     // The route pattern, never the raw URL: one series per route and status however many stories there are.
     options.metrics.httpRequests.inc({ route: route ?? 'unmatched', status: String(reply.statusCode) });
@@ -143,11 +145,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     const line = { method: request.method, url: redactTokenInUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...(updateId ? { updateId } : {}), ...(code ? { code } : {}) };
     if (route === '/healthz' || route === '/readyz') request.log.debug(line, 'request');
     else request.log.info(line, 'request');
+    done();
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     // A request that was in flight when shutdown began must not leave its keep-alive socket holding the exit.
     if (options.isShuttingDown()) void reply.header('connection', 'close');
+    done(null, payload);
   });
 
   await app.register(cors, {

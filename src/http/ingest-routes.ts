@@ -21,8 +21,13 @@ const idempotencyKeyPattern = /^[\x21-\x7e]{1,200}$/;
 /** Publisher routes: append an update, set story metadata, check a key. Authentication runs before the body is read. */
 export async function ingestRoutes(app: FastifyInstance, { store, metrics, authorize }: IngestRoutesOptions): Promise<void> {
   app.decorateRequest('publisher', null);
-  app.addHook('onRequest', async (request) => {
-    request.publisher = authorize(request.headers.authorization);
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      request.publisher = authorize(request.headers.authorization);
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
 
   app.post<{ Params: { story: string } }>('/v1/stories/:story/updates', async (request, reply) => {
