@@ -44,16 +44,17 @@ export class StoryIndexWriter {
   /** Puts `story` at `ms` in the index; resolves once a write covering `ms` was answered. Never rejects. */
   record(story: string, ms: number): Promise<void> {
     const writes = this.#writing.get(story);
-    if (!writes) return this.#send(story, ms, {});
+    if (!writes) return this.#send(story, ms);
     writes.nextMs = Math.max(ms, writes.nextMs ?? 0);
     writes.next ??= new Promise<void>((resolve) => (writes.resolveNext = resolve));
     return writes.next;
   }
 
-  async #send(story: string, ms: number, writes: StoryWrites): Promise<void> {
+  async #send(story: string, ms: number): Promise<void> {
+    const writes: StoryWrites = {};
     this.#writing.set(story, writes);
     try {
-      await guardRedis(() => this.#redis.zadd(this.#key, 'GT', ms, story));
+      await this.#zadd(story, ms);
     } catch (error) {
       this.#log?.warn({ story, err: error instanceof Error ? error.message : String(error) }, 'story index not updated; repairing it in the background');
       this.#repairs.set(story, Math.max(ms, this.#repairs.get(story) ?? 0));
@@ -63,7 +64,11 @@ export class StoryIndexWriter {
       this.#writing.delete(story);
       return;
     }
-    void this.#send(story, writes.nextMs, {}).then(writes.resolveNext);
+    void this.#send(story, writes.nextMs).then(writes.resolveNext);
+  }
+
+  #zadd(story: string, ms: number): Promise<unknown> {
+    return guardRedis(() => this.#redis.zadd(this.#key, 'GT', ms, story));
   }
 
   #scheduleRepair(delayMs: number): void {
@@ -78,7 +83,7 @@ export class StoryIndexWriter {
   async #repair(delayMs: number): Promise<void> {
     for (const [story, ms] of [...this.#repairs]) {
       try {
-        await guardRedis(() => this.#redis.zadd(this.#key, 'GT', ms, story));
+        await this.#zadd(story, ms);
         if (this.#repairs.get(story) === ms) this.#repairs.delete(story);
         this.#log?.info({ story }, 'story index repaired');
       } catch {
