@@ -48,7 +48,7 @@ if (options.help) {
 // (bench-<run>r<round>-<n>), so that rounds never share keys (--keep keeps them all).
 const run = Date.now().toString(36);
 
-/** How to start each target, where it writes, and how to tell it is ready. */
+/** How to start each target, where it writes (its run id names keys and idempotency keys), and how to tell it is ready. */
 function targetSpec(name, round) {
   const id = `${run}r${round}`;
   const common = { HOST: '127.0.0.1', REDIS_URL: options.redisUrl };
@@ -56,6 +56,7 @@ function targetSpec(name, round) {
     const keyPrefix = `bench-floor-${id}:`;
     const streamKey = `${keyPrefix}{${options.story}}:updates`;
     return {
+      id,
       entry: 'scripts/bench-ingest/floor-server.mjs',
       port: options.floorPort,
       keyPrefix,
@@ -66,6 +67,7 @@ function targetSpec(name, round) {
   const keyPrefix = `bench-${id}:`;
   const streamKey = `${keyPrefix}story:{${options.story}}:updates`;
   return {
+    id,
     entry: options.stoppressEntry,
     port: options.stoppressPort,
     keyPrefix,
@@ -118,7 +120,7 @@ async function benchTarget(redis, name, round) {
         connections: options.connections,
         warmup: options.warmup,
         key: options.key,
-        run: `${run}r${round}`,
+        run: spec.id,
         timeout: options.timeout,
       },
       {
